@@ -1,0 +1,79 @@
+"""The `tmf629` console script: serve, migrate, seed."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+
+from app.settings import Settings
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=settings.access_log,
+        log_level=settings.log_level,
+        server_header=False,
+    )
+
+
+def _migrate(settings: Settings) -> None:
+    from app.migrate import upgrade
+
+    upgrade(settings)
+    print(f"database migrated: {settings.database_url}")
+
+
+async def _seed(settings: Settings, count: int) -> None:
+    from app.db import create_store
+    from app.services import CustomerService
+
+    store = create_store(settings)
+    service = CustomerService(store)
+    base = (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    rng = random.Random(629)
+    for index in range(count):
+        await service.create(
+            {
+                "name": f"Customer {index}",
+                "status": rng.choice(["Approved", "Pending", "Validated"]),
+                "engagedParty": {"id": str(rng.randrange(1000)), "@referredType": "Organization"},
+                "contactMedium": [
+                    {"mediumType": "email", "characteristic": {"emailAddress": f"customer{index}@example.org"}}
+                ],
+            },
+            base + "/tmf-api/customerManagement/v4",
+        )
+    await store.dispose()
+    print(f"seeded {count} customers")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="tmf629", description="TMF629 Customer Management service")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="serve REST and GraphQL (settings from TMF629_* variables)")
+    commands.add_parser("migrate", help="apply the database migrations")
+    seed = commands.add_parser("seed", help="create sample customers")
+    seed.add_argument("--count", type=int, default=20)
+    args = parser.parse_args(argv)
+    settings = Settings()
+    if args.command == "serve":
+        _serve(settings)
+    elif args.command == "migrate":
+        _migrate(settings)
+    elif args.command == "seed":
+        asyncio.run(_seed(settings, args.count))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,203 @@
+"""The store: engines and the way statements reach the database, per Settings.
+
+Every unit of work is a plain synchronous function over a SQLAlchemy `Connection`, so the same
+code runs on both databases:
+
+* PostgreSQL: an AsyncEngine over asyncpg; the function runs through `AsyncConnection.run_sync`.
+* SQLite: aiosqlite would hop to a thread for every cursor call. Instead, writes run whole on one
+  dedicated writer thread (one hop per transaction, and writers are serialized there, so SQLite
+  never answers "database is locked"), list reads run on a small reader pool, and the primary-key
+  lookup of the hot path runs inline on a read-only connection (WAL readers never wait for the
+  writer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import orjson
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool, QueuePool
+
+from app.settings import Settings
+
+T = TypeVar("T")
+
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    # NORMAL in WAL mode: a commit survives the process being killed (it is in the WAL file);
+    # only a power loss can take the last transactions.
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=5000",
+)
+
+
+def sync_url(database_url: str) -> str:
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        return str(url.set(drivername="sqlite"))
+    return str(url.set(drivername="postgresql+asyncpg"))
+
+
+def async_url(database_url: str) -> str:
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        return url.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
+    return url.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+
+
+def json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _apply_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    for pragma in SQLITE_PRAGMAS:
+        cursor.execute(pragma)
+    cursor.close()
+
+
+class Store:
+    """Runs units of work against the configured database."""
+
+    dialect: str
+
+    async def write(self, fn: Callable[[Connection], T]) -> T:
+        """Run `fn` in one transaction, committed when it returns, rolled back when it raises."""
+        raise NotImplementedError
+
+    async def read(self, fn: Callable[[Connection], T]) -> T:
+        raise NotImplementedError
+
+    async def fetch_row(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        """One row of a fixed, parameterised SQL text: the hot path."""
+        raise NotImplementedError
+
+    async def ping(self) -> None:
+        await self.read(lambda conn: conn.execute(text("SELECT 1")).scalar())
+
+    async def dispose(self) -> None:
+        raise NotImplementedError
+
+
+class SqliteStore(Store):
+    dialect = "sqlite"
+
+    def __init__(self, settings: Settings) -> None:
+        url = sync_url(settings.database_url)
+        self._path = make_url(url).database or ""
+        self._writer_engine = self._engine(url, pool_size=1)
+        self._reader_engine = self._engine(url, pool_size=2)
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+        self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sqlite-reader")
+        self._hot: sqlite3.Connection | None = None
+
+    @staticmethod
+    def _engine(url: str, pool_size: int) -> Engine:
+        engine = create_engine(
+            url,
+            poolclass=QueuePool,
+            pool_size=pool_size,
+            max_overflow=0,
+            connect_args={"check_same_thread": False, "timeout": 5},
+            json_serializer=json_text,
+        )
+        event.listen(engine, "connect", _apply_pragmas)
+        return engine
+
+    def _hot_connection(self) -> sqlite3.Connection:
+        if self._hot is None:
+            conn = sqlite3.connect(self._path, check_same_thread=False, timeout=5, isolation_level=None)
+            _apply_pragmas(conn, None)
+            conn.execute("PRAGMA query_only=ON")
+            self._hot = conn
+        return self._hot
+
+    async def write(self, fn: Callable[[Connection], T]) -> T:
+        def run() -> T:
+            with self._writer_engine.connect() as conn:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                try:
+                    result = fn(conn)
+                except BaseException:
+                    conn.rollback()
+                    raise
+                conn.commit()
+                return result
+
+        return await asyncio.get_running_loop().run_in_executor(self._writer, run)
+
+    async def read(self, fn: Callable[[Connection], T]) -> T:
+        def run() -> T:
+            with self._reader_engine.connect() as conn:
+                return fn(conn)
+
+        return await asyncio.get_running_loop().run_in_executor(self._readers, run)
+
+    async def fetch_row(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        # Inline on the event loop: an indexed lookup on a WAL reader costs microseconds, far less
+        # than a hop to a thread and back.
+        row: tuple[Any, ...] | None = self._hot_connection().execute(sql, params).fetchone()
+        return row
+
+    async def dispose(self) -> None:
+        self._writer.shutdown(wait=True)
+        self._readers.shutdown(wait=True)
+        self._writer_engine.dispose()
+        self._reader_engine.dispose()
+        if self._hot is not None:
+            self._hot.close()
+            self._hot = None
+
+
+class PostgresStore(Store):
+    dialect = "postgresql"
+
+    def __init__(self, settings: Settings, pool_size: int = 10) -> None:
+        self.engine: AsyncEngine = create_async_engine(
+            async_url(settings.database_url),
+            pool_size=pool_size,
+            max_overflow=10,
+            json_serializer=json_text,
+        )
+
+    async def write(self, fn: Callable[[Connection], T]) -> T:
+        async with self.engine.begin() as conn:
+            return await conn.run_sync(fn)
+
+    async def read(self, fn: Callable[[Connection], T]) -> T:
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(fn)
+
+    async def fetch_row(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        pg_sql = sql
+        for index in range(len(params)):
+            pg_sql = pg_sql.replace("?", f"${index + 1}", 1)
+        async with self.engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            driver = raw.driver_connection
+            assert driver is not None
+            record = await driver.fetchrow(pg_sql, *params)
+            await conn.rollback()
+        return tuple(record) if record is not None else None
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def create_store(settings: Settings) -> Store:
+    if settings.is_sqlite:
+        return SqliteStore(settings)
+    return PostgresStore(settings)
+
+
+def create_migration_engine(settings: Settings) -> AsyncEngine:
+    return create_async_engine(async_url(settings.database_url), poolclass=NullPool)

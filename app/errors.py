@@ -1,0 +1,55 @@
+"""Domain errors: plain exceptions, mapped once per door (REST and GraphQL)."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every expected failure. `code` and `reason` feed the TMF Error body."""
+
+    status = 400
+    code = "BAD_REQUEST"
+    reason = "Bad request"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Invalid(DomainError):
+    """The input breaks a rule; `field` names the offending attribute path."""
+
+    code = "INVALID_VALUE"
+    reason = "Invalid value"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class InvalidQuery(Invalid):
+    code = "INVALID_QUERY"
+    reason = "Invalid query parameter"
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "NOT_FOUND"
+    reason = "Resource not found"
+
+
+class PreconditionFailed(DomainError):
+    status = 412
+    code = "PRECONDITION_FAILED"
+    reason = "Precondition failed"
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    reason = "Unsupported media type"
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "CONFLICT"
+    reason = "Conflict"

@@ -1,0 +1,61 @@
+"""create_app(settings): the only composition root. REST and GraphQL share one store and service."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+
+from app.db import Store, create_store
+from app.services import CustomerService
+from app.settings import Settings
+from rest.customer import CustomerController
+from rest.errors import EXCEPTION_HANDLERS
+from rest.health import health
+from rest.wire import API_PATH
+
+EXPOSED_HEADERS = ["X-Total-Count", "X-Result-Count", "Link", "ETag", "Location"]
+
+
+def _constant(value: object) -> Provide:
+    def provide() -> object:
+        return value
+
+    return Provide(provide, use_cache=True, sync_to_thread=False)
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings()
+    store: Store = create_store(settings)
+    customer_service = CustomerService(store)
+
+    async def close_store() -> None:
+        await store.dispose()
+
+    app = Litestar(
+        route_handlers=[CustomerController, health],
+        dependencies={
+            "settings": _constant(settings),
+            "store": _constant(store),
+            "customer_service": _constant(customer_service),
+        },
+        signature_namespace={"Settings": Settings, "Store": Store, "CustomerService": CustomerService},
+        exception_handlers=EXCEPTION_HANDLERS,
+        cors_config=CORSConfig(allow_origins=settings.cors_origin_list, expose_headers=EXPOSED_HEADERS),
+        openapi_config=OpenAPIConfig(
+            title="TMF629 Customer Management",
+            version="4.0.0",
+            path=f"{API_PATH}/docs",
+            render_plugins=[SwaggerRenderPlugin()],
+        ),
+        request_max_body_size=settings.max_body_bytes,
+        on_shutdown=[close_store],
+        logging_config=None,
+        debug=False,
+    )
+    app.state.settings = settings
+    app.state.store = store
+    app.state.customer_service = customer_service
+    return app

@@ -1,0 +1,259 @@
+"""CustomerService: the use cases both doors call. Each write is one transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Text, cast, delete, func, insert, select, type_coerce, update
+
+from app.db import Store
+from app.errors import NotFound, PreconditionFailed
+from app.models import Customer, EventOutbox
+from app.patch import PatchFormat, apply_patch
+from app.query import CustomerQuery, order_by, where_clause
+from app.resource import indexed_columns, validate_customer, with_defaults
+
+CUSTOMER = Customer.__table__.c  # type: ignore[attr-defined]
+CUSTOMER_TABLE = Customer.__table__
+OUTBOX_TABLE = EventOutbox.__table__
+
+CREATE_EVENT = "CustomerCreateEvent"
+CHANGE_EVENT = "CustomerAttributeValueChangeEvent"
+STATE_EVENT = "CustomerStateChangeEvent"
+DELETE_EVENT = "CustomerDeleteEvent"
+EVENT_TYPES = (CREATE_EVENT, CHANGE_EVENT, STATE_EVENT, DELETE_EVENT)
+
+_HOT_SQL = {
+    "sqlite": "SELECT doc, version FROM customer WHERE id = ?",
+    "postgresql": "SELECT doc::text, version FROM customer WHERE id = ?",
+}
+
+
+def dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+@dataclass(eq=False)
+class CustomerRecord:
+    """A stored customer: its id, its version (the ETag) and its document as JSON text."""
+
+    id: str
+    version: int
+    doc_json: str
+    seq: int = 0
+
+    @cached_property
+    def document(self) -> dict[str, Any]:
+        value: dict[str, Any] = orjson.loads(self.doc_json)
+        return value
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.version}"'
+
+    def resource(self, href_base: str) -> dict[str, Any]:
+        """The wire form: id and href first, then the document as the client sent it."""
+        return {"id": self.id, "href": customer_href(href_base, self.id), **self.document}
+
+
+def customer_href(href_base: str, customer_id: str) -> str:
+    return f"{href_base}/customer/{customer_id}"
+
+
+def etag_matches(header: str, etag: str) -> bool:
+    """If-Match: `*` or a list of strong entity tags (weak tags never match)."""
+    candidates = [part.strip() for part in header.split(",")]
+    return "*" in candidates or etag in candidates
+
+
+def changed_paths(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """Attribute paths whose values differ (objects are compared member by member)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        paths: list[str] = []
+        for name in sorted(set(old) | set(new)):
+            if old.get(name) != new.get(name):
+                paths.extend(changed_paths(old.get(name), new.get(name), f"{prefix}{name}."))
+        return paths
+    return [prefix.rstrip(".")]
+
+
+@dataclass
+class CustomerPage:
+    records: list[CustomerRecord]
+    total: int
+    offset: int
+    limit: int
+
+
+@dataclass
+class CustomerService:
+    store: Store
+    _doc_text: Any = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.store.dialect == "postgresql":
+            self._doc_text = cast(CUSTOMER.doc, Text)
+        else:
+            self._doc_text = type_coerce(CUSTOMER.doc, Text)
+        self._hot_sql = _HOT_SQL[self.store.dialect]
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    async def get(self, customer_id: str) -> CustomerRecord:
+        row = await self.store.fetch_row(self._hot_sql, (customer_id,))
+        if row is None:
+            raise NotFound(f"No customer with id '{customer_id}'")
+        return CustomerRecord(customer_id, row[1], row[0])
+
+    async def get_many(self, customer_ids: Sequence[str]) -> dict[str, CustomerRecord]:
+        """Customers by id, in one statement (DataLoader batches)."""
+
+        def run(conn: Connection) -> dict[str, CustomerRecord]:
+            rows = conn.execute(
+                select(CUSTOMER.id, CUSTOMER.version, self._doc_text).where(CUSTOMER.id.in_(list(customer_ids)))
+            )
+            return {row[0]: CustomerRecord(row[0], row[1], row[2]) for row in rows}
+
+        return await self.store.read(run)
+
+    async def list(self, query: CustomerQuery) -> CustomerPage:
+        """One page of the customers matching the query and their total: at most two statements."""
+        dialect = self.store.dialect
+        condition = where_clause(query.filter, dialect) if query.filter is not None else None
+
+        def run(conn: Connection) -> CustomerPage:
+            statement = select(CUSTOMER.seq, CUSTOMER.id, CUSTOMER.version, self._doc_text)
+            if condition is not None:
+                statement = statement.where(condition)
+            statement = statement.order_by(*order_by(query.sort, dialect)).offset(query.offset).limit(query.limit)
+            records = [CustomerRecord(row[1], row[2], row[3], row[0]) for row in conn.execute(statement)]
+            if len(records) < query.limit and (records or query.offset == 0):
+                total = query.offset + len(records)
+            else:
+                counting = select(func.count()).select_from(CUSTOMER_TABLE)
+                if condition is not None:
+                    counting = counting.where(condition)
+                total = conn.execute(counting).scalar_one()
+            return CustomerPage(records, total, query.offset, query.limit)
+
+        return await self.store.read(run)
+
+    # -- writes --------------------------------------------------------------------------------
+
+    async def create(self, body: Any, href_base: str) -> CustomerRecord:
+        validate_customer(body)
+        doc = with_defaults(body)
+        record = CustomerRecord(str(uuid.uuid4()), 1, dumps(doc))
+        record.__dict__["document"] = doc
+        now = _now()
+        values = {
+            "id": record.id,
+            "doc": doc,
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+            **indexed_columns(doc),
+        }
+        events = [_event(CREATE_EVENT, record.resource(href_base), now)]
+
+        def run(conn: Connection) -> None:
+            conn.execute(insert(CUSTOMER_TABLE).values(values))
+            _write_events(conn, record.id, events)
+
+        await self.store.write(run)
+        return record
+
+    async def patch(
+        self,
+        customer_id: str,
+        patch_format: PatchFormat,
+        patch: Any,
+        href_base: str,
+        if_match: str | None = None,
+    ) -> CustomerRecord:
+        def run(conn: Connection) -> CustomerRecord:
+            current = self._locked(conn, customer_id, if_match)
+            old = current.document
+            new = apply_patch(old, patch_format, patch)
+            validate_customer(new)
+            new = with_defaults(new)
+            if new == old:
+                return current
+            record = CustomerRecord(customer_id, current.version + 1, dumps(new))
+            record.__dict__["document"] = new
+            now = _now()
+            conn.execute(
+                update(CUSTOMER_TABLE)
+                .where(CUSTOMER.id == customer_id)
+                .values(doc=new, version=record.version, updated_at=now, **indexed_columns(new))
+            )
+            resource = record.resource(href_base)
+            events = [_event(CHANGE_EVENT, resource, now, ",".join(changed_paths(old, new)))]
+            if old.get("status") != new.get("status"):
+                events.append(_event(STATE_EVENT, resource, now))
+            _write_events(conn, customer_id, events)
+            return record
+
+        return await self.store.write(run)
+
+    async def delete(self, customer_id: str, href_base: str, if_match: str | None = None) -> None:
+        def run(conn: Connection) -> None:
+            current = self._locked(conn, customer_id, if_match)
+            conn.execute(delete(CUSTOMER_TABLE).where(CUSTOMER.id == customer_id))
+            _write_events(conn, customer_id, [_event(DELETE_EVENT, current.resource(href_base), _now())])
+
+        await self.store.write(run)
+
+    def _locked(self, conn: Connection, customer_id: str, if_match: str | None) -> CustomerRecord:
+        """The current customer, locked for the rest of the transaction; checks If-Match."""
+        row = conn.execute(
+            select(CUSTOMER.version, self._doc_text).where(CUSTOMER.id == customer_id).with_for_update()
+        ).first()
+        if row is None:
+            raise NotFound(f"No customer with id '{customer_id}'")
+        record = CustomerRecord(customer_id, row[0], row[1])
+        if if_match is not None and not etag_matches(if_match, record.etag):
+            raise PreconditionFailed(
+                f"If-Match {if_match} does not match the current ETag {record.etag} of customer '{customer_id}'"
+            )
+        return record
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _event(event_type: str, customer: dict[str, Any], at: datetime, field_path: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "eventId": str(uuid.uuid4()),
+        "eventTime": at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "eventType": event_type,
+    }
+    if field_path is not None:
+        body["fieldPath"] = field_path
+    body["event"] = {"customer": customer}
+    return body
+
+
+def _write_events(conn: Connection, customer_id: str, events: list[dict[str, Any]]) -> None:
+    now = _now()
+    conn.execute(
+        insert(OUTBOX_TABLE),
+        [
+            {
+                "event_id": event["eventId"],
+                "event_type": event["eventType"],
+                "customer_id": customer_id,
+                "body": dumps(event),
+                "created_at": now,
+            }
+            for event in events
+        ],
+    )
+

@@ -1,0 +1,48 @@
+"""Runtime settings, read from the environment with the prefix TMF629_."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TMF629_", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./tmf629.db"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    public_url: str | None = None
+    trust_forwarded_headers: bool = False
+    max_body_bytes: int = 1024 * 1024
+    default_limit: int = Field(default=100, ge=1)
+    max_limit: int = Field(default=1000, ge=1)
+    cors_origins: str = "*"
+    access_log: bool = False
+    log_level: str = "warning"
+    # GraphQL
+    graphql_introspection: bool = True
+    graphql_max_depth: int = 10
+    graphql_max_aliases: int = 30
+    graphql_max_tokens: int = 2000
+    graphql_max_first: int = 1000
+    # Events
+    dispatcher_enabled: bool = True
+    dispatch_timeout_seconds: float = 5.0
+    dispatch_max_attempts: int = 20
+    dispatch_backoff_base_seconds: float = 0.5
+    dispatch_backoff_max_seconds: float = 10.0
+    dispatch_poll_seconds: float = 0.5
+    # A claimed delivery is retried by another replica when its claim is this old (at least timeout + 1 s).
+    dispatch_lease_seconds: float = 15.0
+    # Subscribers served at once by one dispatcher (each subscriber's events go out one at a time, in order).
+    dispatch_concurrency: int = Field(default=32, ge=1)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]

@@ -1,0 +1,116 @@
+"""CustomerController: the TMF629 v4 /customer resource."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from litestar.status_codes import HTTP_204_NO_CONTENT
+
+from app.patch import PatchFormat
+from app.query import CustomerQuery, parse_rest_query, project
+from app.services import CustomerPage, CustomerRecord, CustomerService, customer_href
+from app.settings import Settings
+from rest.wire import API_PATH, api_base, json_body, json_response, query_params
+
+ServiceDep = NamedDependency[CustomerService]
+SettingsDep = NamedDependency[Settings]
+
+
+def customer_bytes(record: CustomerRecord, base: str, fields: CustomerQuery | None = None) -> bytes:
+    """The wire form as JSON bytes; without a projection the stored text is spliced, not re-encoded."""
+    if fields is not None and fields.fields is not None:
+        return orjson.dumps(project(record.resource(base), fields.fields))
+    head = b'{"id":' + orjson.dumps(record.id) + b',"href":' + orjson.dumps(customer_href(base, record.id)) + b","
+    return head + record.doc_json[1:].encode()
+
+
+def _single_fields(request: Request[Any, Any, Any], settings: Settings) -> CustomerQuery | None:
+    params = query_params(request)
+    if not params:
+        return None
+    return parse_rest_query(
+        [(k, v) for k, v in params if k == "fields"],
+        default_limit=settings.default_limit,
+        max_limit=settings.max_limit,
+    )
+
+
+def _link_header(request: Request[Any, Any, Any], base: str, page: CustomerPage) -> str:
+    """RFC 8288 links to the first, previous, next and last pages of the same query."""
+    kept = [(k, v) for k, v in query_params(request) if k not in ("offset", "limit")]
+    url = base + "/customer"
+
+    def link(offset: int, rel: str) -> str:
+        query = urlencode([*kept, ("offset", str(offset)), ("limit", str(page.limit))])
+        return f'<{url}?{query}>; rel="{rel}"'
+
+    last = max(0, ((page.total - 1) // page.limit) * page.limit)
+    links = [link(0, "first")]
+    if page.offset > 0:
+        links.append(link(max(0, page.offset - page.limit), "prev"))
+    if page.offset + page.limit < page.total:
+        links.append(link(page.offset + page.limit, "next"))
+    links.append(link(last, "last"))
+    return ", ".join(links)
+
+
+class CustomerController(Controller):
+    path = f"{API_PATH}/customer"
+    tags = ["customer"]
+
+    @get(operation_id="listCustomer", summary="List or find Customer objects")
+    async def list_customer(
+        self, request: Request[Any, Any, Any], customer_service: ServiceDep, settings: SettingsDep
+    ) -> Response[bytes]:
+        query = parse_rest_query(
+            query_params(request), default_limit=settings.default_limit, max_limit=settings.max_limit
+        )
+        page = await customer_service.list(query)
+        base = api_base(request, settings)
+        body = b"[" + b",".join(customer_bytes(r, base, query) for r in page.records) + b"]"
+        complete = page.offset == 0 and len(page.records) == page.total
+        headers = {"X-Total-Count": str(page.total), "X-Result-Count": str(len(page.records))}
+        if not complete:
+            headers["Link"] = _link_header(request, base, page)
+        return json_response(body, 200 if complete else 206, headers)
+
+    @get("/{customer_id:str}", operation_id="retrieveCustomer", summary="Retrieve a Customer by id")
+    async def retrieve_customer(
+        self, request: Request[Any, Any, Any], customer_id: FromPath[str], customer_service: ServiceDep, settings: SettingsDep
+    ) -> Response[bytes]:
+        fields = _single_fields(request, settings)
+        record = await customer_service.get(customer_id)
+        if request.headers.get("if-none-match") in (record.etag, "*"):
+            return Response(content=b"", status_code=304, headers={"ETag": record.etag})
+        return json_response(customer_bytes(record, api_base(request, settings), fields), 200, {"ETag": record.etag})
+
+    @post(operation_id="createCustomer", summary="Create a Customer")
+    async def create_customer(
+        self, request: Request[Any, Any, Any], customer_service: ServiceDep, settings: SettingsDep
+    ) -> Response[bytes]:
+        base = api_base(request, settings)
+        record = await customer_service.create(await json_body(request), base)
+        headers = {"Location": customer_href(base, record.id), "ETag": record.etag}
+        return json_response(customer_bytes(record, base), 201, headers)
+
+    @patch("/{customer_id:str}", operation_id="patchCustomer", summary="Update partially a Customer")
+    async def patch_customer(
+        self, request: Request[Any, Any, Any], customer_id: FromPath[str], customer_service: ServiceDep, settings: SettingsDep
+    ) -> Response[bytes]:
+        patch_format = PatchFormat.from_media_type(request.headers.get("content-type"))
+        base = api_base(request, settings)
+        record = await customer_service.patch(
+            customer_id, patch_format, await json_body(request), base, request.headers.get("if-match")
+        )
+        return json_response(customer_bytes(record, base), 200, {"ETag": record.etag})
+
+    @delete("/{customer_id:str}", operation_id="deleteCustomer", summary="Delete a Customer", status_code=HTTP_204_NO_CONTENT)
+    async def delete_customer(
+        self, request: Request[Any, Any, Any], customer_id: FromPath[str], customer_service: ServiceDep, settings: SettingsDep
+    ) -> None:
+        await customer_service.delete(customer_id, api_base(request, settings), request.headers.get("if-match"))

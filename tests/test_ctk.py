@@ -1,0 +1,54 @@
+"""The official TMF629 v4 Conformance Test Kit, run with newman against a live server process."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from app.settings import Settings
+from tests.support.process import ROOT, ServerProcess
+
+CTK = ROOT.parent / "shared" / "tmf629" / "ctk-v4" / "CTK-Customer-4.0.0.postman_collection.json"
+NEWMAN = ROOT / "node_modules" / ".bin" / "newman"
+
+pytestmark = pytest.mark.ctk
+
+
+def test_conformance_kit_passes(settings: Settings, store: object, tmp_path: Path) -> None:
+    if not CTK.exists():
+        pytest.fail(f"the conformance kit is missing: {CTK}")
+    assert NEWMAN.exists() or shutil.which("newman"), "newman is not installed: run `npm ci`"
+    server = ServerProcess(settings.database_url, TMF629_DISPATCHER_ENABLED="false").start()
+    report = tmp_path / "ctk-results.json"
+    try:
+        run = subprocess.run(
+            [
+                str(NEWMAN),
+                "run",
+                str(CTK),
+                "--env-var",
+                f"Customer={server.api}/",
+                "-r",
+                "cli,json",
+                "--reporter-json-export",
+                str(report),
+                "--timeout-request",
+                "10000",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        server.stop()
+    results = json.loads(report.read_text())["run"]
+    stats = results["stats"]
+    failures = [f"{f['source']['name']}: {f['error']['message']}" for f in results["failures"]]
+    assert stats["assertions"]["failed"] == 0, "\n".join(failures) or run.stdout[-4000:]
+    assert stats["requests"]["failed"] == 0, run.stdout[-4000:]
+    assert stats["assertions"]["total"] > 50, "the kit ran fewer assertions than it holds"
+    assert run.returncode == 0, run.stdout[-4000:]

@@ -1,0 +1,206 @@
+"""REST over HTTP against a live server: the TMF629 v4 customer resource and its error bodies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.conftest import LiveServer
+
+MOON = {"name": "Moon Football Club", "engagedParty": {"id": "500", "@referredType": "Organization"}}
+
+FULL = {
+    "name": "Sun Telecom",
+    "status": "Approved",
+    "statusReason": "Checked",
+    "account": [
+        {"id": "A1", "name": "Main account", "description": "billing", "@referredType": "BillingAccount"}
+    ],
+    "agreement": [{"id": "AG1", "name": "Framework"}],
+    "characteristic": [
+        {"name": "segment", "value": "gold", "valueType": "string"},
+        {"name": "seats", "value": 12},
+    ],
+    "contactMedium": [
+        {
+            "mediumType": "email",
+            "preferred": True,
+            "characteristic": {"emailAddress": "ops@sun.example", "contactType": "work"},
+            "validFor": {"startDateTime": "2024-01-01T00:00:00Z"},
+        }
+    ],
+    "creditProfile": [
+        {
+            "creditProfileDate": "2024-02-01T10:00:00+02:00",
+            "creditRiskRating": 3,
+            "creditScore": 710,
+            "validFor": {"startDateTime": "2024-02-01T00:00:00Z", "endDateTime": "2025-02-01T00:00:00Z"},
+        }
+    ],
+    "engagedParty": {"id": "ORG-1", "name": "Sun", "@referredType": "Organization"},
+    "paymentMethod": [{"id": "PM1", "name": "card", "@referredType": "BankCard"}],
+    "relatedParty": [{"id": "IND-9", "role": "accountManager", "@referredType": "Individual"}],
+    "validFor": {"startDateTime": "2024-01-01T00:00:00Z", "endDateTime": "2030-01-01T00:00:00+01:00"},
+    "@baseType": "PartyRole",
+    "@schemaLocation": "https://schemas.example/customer.json",
+    "x-tier": {"level": 2},
+}
+
+
+def assert_tmf_error(response: httpx.Response, status: int, mentions: str | None = None) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["@type"] == "Error"
+    assert body["code"] and body["reason"]
+    assert body["status"] == str(status)
+    if mentions is not None:
+        assert mentions in body["message"], body["message"]
+    return body
+
+
+async def create(client: httpx.AsyncClient, body: dict[str, Any] = MOON) -> dict[str, Any]:
+    response = await client.post("/customer", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def test_create_returns_201_location_href_and_defaults(
+    client: httpx.AsyncClient, server: LiveServer
+) -> None:
+    response = await client.post("/customer", json=MOON)
+    assert response.status_code == 201
+    body = response.json()
+    assert body["href"] == f"{server.api}/customer/{body['id']}"
+    assert response.headers["location"] == body["href"]
+    assert body["@type"] == "Customer"
+    assert body["name"] == MOON["name"] and body["engagedParty"] == MOON["engagedParty"]
+    assert "status" not in body and "account" not in body
+
+
+async def test_every_attribute_round_trips_unchanged(client: httpx.AsyncClient) -> None:
+    created = await create(client, FULL)
+    fetched = (await client.get(f"/customer/{created['id']}")).json()
+    for body in (created, fetched):
+        assert {k: v for k, v in body.items() if k not in ("id", "href", "@type")} == FULL
+        assert body["@type"] == "Customer"
+
+
+async def test_retrieve_unknown_is_404_with_tmf_error(client: httpx.AsyncClient) -> None:
+    assert_tmf_error(await client.get("/customer/c2df1950-c17c-4576-9c22-e59073a4a86a"), 404, "c2df1950")
+
+
+async def test_delete_then_gone(client: httpx.AsyncClient) -> None:
+    created = await create(client)
+    assert (await client.delete(f"/customer/{created['id']}")).status_code == 204
+    assert_tmf_error(await client.get(f"/customer/{created['id']}"), 404)
+    assert_tmf_error(await client.delete(f"/customer/{created['id']}"), 404)
+
+
+async def test_validation_names_the_attribute(client: httpx.AsyncClient) -> None:
+    cases = [
+        ({"engagedParty": MOON["engagedParty"]}, "name"),
+        ({**MOON, "name": "   "}, "name"),
+        ({"name": "x"}, "engagedParty"),
+        ({"name": "x", "engagedParty": {"id": "1"}}, "engagedParty.@referredType"),
+        ({**MOON, "account": [{"id": "A"}]}, "account[0].name"),
+        ({**MOON, "agreement": [{"name": "n"}]}, "agreement[0].id"),
+        ({**MOON, "paymentMethod": [{}]}, "paymentMethod[0].id"),
+        ({**MOON, "characteristic": [{"name": "n"}]}, "characteristic[0].value"),
+        ({**MOON, "contactMedium": [{"mediumType": "email"}]}, "contactMedium[0].characteristic"),
+        (
+            {**MOON, "creditProfile": [{"creditProfileDate": "2024-01-01T00:00:00Z"}]},
+            "creditProfile[0].validFor",
+        ),
+        ({**MOON, "relatedParty": [{"id": "1"}]}, "relatedParty[0].@referredType"),
+        ({**MOON, "validFor": {"startDateTime": "2024-01-01"}}, "validFor.startDateTime"),
+        ({**MOON, "validFor": {"startDateTime": "2024-02-30T00:00:00Z"}}, "validFor.startDateTime"),
+        (
+            {
+                **MOON,
+                "creditProfile": [
+                    {"creditProfileDate": "2024-01-01T00:00:00Z", "validFor": {}, "creditScore": "x"}
+                ],
+            },
+            "creditProfile[0].creditScore",
+        ),
+        ({**MOON, "account": {"name": "not an array"}}, "account"),
+        ({**MOON, "name": 5}, "name"),
+        ({**MOON, "id": "mine"}, "id"),
+        ({**MOON, "href": "http://x"}, "href"),
+    ]
+    for body, attribute in cases:
+        assert_tmf_error(await client.post("/customer", json=body), 400, f"'{attribute}'")
+    listed = await client.get("/customer")
+    assert listed.json() == [], "a refused customer must not be stored"
+
+
+async def test_malformed_json_and_non_object_bodies(client: httpx.AsyncClient) -> None:
+    headers = {"content-type": "application/json"}
+    assert_tmf_error(await client.post("/customer", content=b'{"name": ', headers=headers), 400, "JSON")
+    assert_tmf_error(await client.post("/customer", content=b"[1, 2]", headers=headers), 400, "object")
+    assert_tmf_error(await client.post("/customer", content=b"", headers=headers), 400, "empty")
+
+
+async def test_unknown_route_and_wrong_method(client: httpx.AsyncClient, server: LiveServer) -> None:
+    assert_tmf_error(await client.get("/nothing-here"), 404)
+    assert_tmf_error(await client.put("/customer/abc", json=MOON), 405, "PUT")
+    assert_tmf_error(await client.delete("/customer"), 405)
+
+
+async def test_body_over_limit_is_413(client: httpx.AsyncClient, server: LiveServer) -> None:
+    limit = server.settings.max_body_bytes
+    big = {**MOON, "statusReason": "x" * (limit + 10)}
+    assert_tmf_error(await client.post("/customer", json=big), 413)
+
+
+async def test_merge_patch_and_result_validation(client: httpx.AsyncClient) -> None:
+    created = await create(client, FULL)
+    url = f"/customer/{created['id']}"
+    response = await client.patch(url, json={"name": "Sun Football Club", "statusReason": None})
+    assert response.status_code == 200
+    patched = response.json()
+    assert patched["name"] == "Sun Football Club" and "statusReason" not in patched
+    assert patched["account"] == FULL["account"]
+    removal = await client.patch(url, json={"engagedParty": None})
+    assert_tmf_error(removal, 400, "engagedParty")
+    assert (await client.get(url)).json() == patched
+    assert_tmf_error(await client.patch(url, json={"id": "other"}), 400, "'id'")
+    assert_tmf_error(await client.patch("/customer/unknown", json={"name": "x"}), 404)
+
+
+async def test_fields_on_one_and_many(client: httpx.AsyncClient) -> None:
+    created = await create(client, FULL)
+    one = (await client.get(f"/customer/{created['id']}", params={"fields": "name"})).json()
+    assert set(one) == {"id", "href", "@type", "name"}
+    many = (await client.get("/customer", params={"fields": "name"})).json()
+    assert many == [one]
+
+
+async def test_list_counts_and_equality_filter(client: httpx.AsyncClient) -> None:
+    for index in range(3):
+        await create(client, {**MOON, "name": f"C{index}", "status": "Approved" if index else "Pending"})
+    response = await client.get("/customer", params={"status": "Approved"})
+    assert response.status_code == 200
+    assert response.headers["x-total-count"] == "2" and response.headers["x-result-count"] == "2"
+    assert [c["name"] for c in response.json()] == ["C1", "C2"]
+    page = await client.get("/customer", params={"limit": 1, "offset": 1})
+    assert page.status_code == 206
+    assert page.headers["x-total-count"] == "3" and page.headers["x-result-count"] == "1"
+    assert [c["name"] for c in page.json()] == ["C1"]
+
+
+async def test_health_and_openapi(server: LiveServer) -> None:
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        health = await http.get("/health")
+        assert health.status_code == 200 and health.json()["status"] == "ok"
+        schema = (await http.get("/tmf-api/customerManagement/v4/docs/openapi.json")).json()
+        operations = {op["operationId"] for path in schema["paths"].values() for op in path.values()}
+        assert {
+            "listCustomer",
+            "retrieveCustomer",
+            "createCustomer",
+            "patchCustomer",
+            "deleteCustomer",
+        } <= operations
+        assert (await http.get("/tmf-api/customerManagement/v4/docs/swagger")).status_code == 200

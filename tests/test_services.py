@@ -1,0 +1,101 @@
+"""CustomerService without HTTP, on a real database."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+from sqlalchemy import select
+
+from app.db import Store
+from app.errors import Conflict, Invalid, NotFound, PreconditionFailed
+from app.models import Customer, EventOutbox
+from app.patch import PatchFormat
+from app.query import parse_rest_query
+from app.services import CustomerService
+
+BASE = "http://test/tmf-api/customerManagement/v4"
+MOON = {"name": "Moon", "engagedParty": {"id": "500", "@referredType": "Organization"}}
+
+
+@pytest.fixture
+def service(store: Store) -> CustomerService:
+    return CustomerService(store)
+
+
+async def outbox(store: Store) -> list[dict]:
+    table = EventOutbox.__table__  # type: ignore[attr-defined]
+    rows = await store.read(
+        lambda conn: conn.execute(select(table.c.body).order_by(table.c.seq)).scalars().all()
+    )
+    return [orjson.loads(row) for row in rows]
+
+
+async def test_create_stores_indexed_columns_and_one_event(service: CustomerService, store: Store) -> None:
+    body = {**MOON, "status": "Approved", "validFor": {"startDateTime": "2024-01-01T02:00:00+02:00"}}
+    record = await service.create(body, BASE)
+    table = Customer.__table__  # type: ignore[attr-defined]
+    row = await store.read(lambda conn: conn.execute(select(table).where(table.c.id == record.id)).one())
+    assert (row.name, row.status, row.engaged_party_id) == ("Moon", "Approved", "500")
+    assert row.valid_for_start == "2024-01-01T00:00:00.000000Z"
+    events = await outbox(store)
+    assert [e["eventType"] for e in events] == ["CustomerCreateEvent"]
+    assert events[0]["event"]["customer"]["href"] == f"{BASE}/customer/{record.id}"
+
+
+async def test_get_and_versions(service: CustomerService) -> None:
+    record = await service.create(MOON, BASE)
+    fetched = await service.get(record.id)
+    assert fetched.document == {**MOON, "@type": "Customer"} and fetched.etag == record.etag
+    patched = await service.patch(record.id, PatchFormat.MERGE, {"name": "Sun"}, BASE)
+    assert patched.version == record.version + 1 and patched.etag != record.etag
+    with pytest.raises(NotFound):
+        await service.get("missing")
+
+
+async def test_invalid_create_writes_nothing(service: CustomerService, store: Store) -> None:
+    with pytest.raises(Invalid) as error:
+        await service.create({"name": "x"}, BASE)
+    assert error.value.field == "engagedParty"
+    page = await service.list(parse_rest_query([], default_limit=10, max_limit=10))
+    assert page.total == 0 and await outbox(store) == []
+
+
+async def test_patch_events_and_no_op(service: CustomerService, store: Store) -> None:
+    record = await service.create(MOON, BASE)
+    await service.patch(record.id, PatchFormat.MERGE, {"status": "Approved", "name": "Sun"}, BASE)
+    unchanged = await service.patch(record.id, PatchFormat.MERGE, {"name": "Sun"}, BASE)
+    assert unchanged.version == 2
+    events = await outbox(store)
+    assert [e["eventType"] for e in events] == [
+        "CustomerCreateEvent",
+        "CustomerAttributeValueChangeEvent",
+        "CustomerStateChangeEvent",
+    ]
+    assert events[1]["fieldPath"] == "name,status"
+    assert events[2]["event"]["customer"]["status"] == "Approved"
+
+
+async def test_if_match_and_delete(service: CustomerService, store: Store) -> None:
+    record = await service.create(MOON, BASE)
+    with pytest.raises(PreconditionFailed):
+        await service.patch(record.id, PatchFormat.MERGE, {"name": "x"}, BASE, if_match='"99"')
+    with pytest.raises(PreconditionFailed):
+        await service.delete(record.id, BASE, if_match='"99"')
+    await service.patch(record.id, PatchFormat.MERGE, {"name": "y"}, BASE, if_match=record.etag)
+    await service.delete(record.id, BASE, if_match="*")
+    with pytest.raises(NotFound):
+        await service.delete(record.id, BASE)
+    assert (await outbox(store))[-1]["eventType"] == "CustomerDeleteEvent"
+
+
+async def test_json_patch_is_atomic(service: CustomerService) -> None:
+    record = await service.create({**MOON, "characteristic": [{"name": "a", "value": 1}]}, BASE)
+    operations = [
+        {"op": "add", "path": "/characteristic/-", "value": {"name": "b", "value": 2}},
+        {"op": "test", "path": "/name", "value": "not the name"},
+    ]
+    with pytest.raises(Conflict):
+        await service.patch(record.id, PatchFormat.JSON_PATCH, operations, BASE)
+    with pytest.raises(Invalid):
+        await service.patch(record.id, PatchFormat.JSON_PATCH, [{"op": "remove", "path": "/nothing"}], BASE)
+    assert (await service.get(record.id)).document["characteristic"] == [{"name": "a", "value": 1}]
