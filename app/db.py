@@ -5,22 +5,22 @@ code runs on both databases:
 
 * PostgreSQL: an AsyncEngine over asyncpg; the function runs through `AsyncConnection.run_sync`.
 * SQLite: aiosqlite would hop to a thread for every cursor call. Instead, writes run whole on one
-  dedicated writer thread (one hop per transaction, and writers are serialized there, so SQLite
-  never answers "database is locked"), list reads run on a small reader pool, and the primary-key
-  lookup of the hot path runs inline on a read-only connection (WAL readers never wait for the
-  writer).
+  dedicated writer thread, group-committed (see `SqliteStore._drain`): writers are serialized
+  there, so SQLite never answers "database is locked", and one commit serves every write queued
+  meanwhile. List reads run on a small reader pool, and the primary-key lookup of the hot path
+  runs inline on a read-only connection (WAL readers never wait for the writer).
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import orjson
-
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -29,6 +29,8 @@ from sqlalchemy.pool import NullPool, QueuePool
 from app.settings import Settings
 
 T = TypeVar("T")
+# A queued unit of work: the function, the future of its caller, and the caller's event loop.
+_Unit = tuple[Callable[[Connection], Any], "asyncio.Future[Any]", asyncio.AbstractEventLoop]
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -65,6 +67,15 @@ def _apply_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
+    if future.cancelled():
+        return
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)
+
+
 class Store:
     """Runs units of work against the configured database."""
 
@@ -90,6 +101,7 @@ class Store:
 
 class SqliteStore(Store):
     dialect = "sqlite"
+    MAX_BATCH = 256
 
     def __init__(self, settings: Settings) -> None:
         url = sync_url(settings.database_url)
@@ -99,6 +111,8 @@ class SqliteStore(Store):
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
         self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sqlite-reader")
         self._hot: sqlite3.Connection | None = None
+        self._pending: deque[_Unit] = deque()
+        self._draining = False
 
     @staticmethod
     def _engine(url: str, pool_size: int) -> Engine:
@@ -122,18 +136,54 @@ class SqliteStore(Store):
         return self._hot
 
     async def write(self, fn: Callable[[Connection], T]) -> T:
-        def run() -> T:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._pending.append((fn, future, loop))
+        if not self._draining:
+            self._draining = True
+            self._writer.submit(self._drain)
+        return await future
+
+    def _drain(self) -> None:
+        """Group commit, on the writer thread: every unit of work queued so far runs in one
+        transaction, each inside its own savepoint, so a failing unit rolls back alone. Callers
+        hear back only after the COMMIT. One commit (and one thread hand-off) serves many writes."""
+        while True:
+            batch = []
+            while self._pending and len(batch) < self.MAX_BATCH:
+                batch.append(self._pending.popleft())
+            if not batch:
+                self._draining = False
+                if not self._pending:  # a write queued after the check: drain it too
+                    return
+                self._draining = True
+                continue
+            self._commit_batch(batch)
+
+    def _commit_batch(self, batch: list[_Unit]) -> None:
+        outcomes: list[tuple[bool, Any]] = []
+        try:
             with self._writer_engine.connect() as conn:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
+                raw = conn.connection.driver_connection
+                assert raw is not None
                 try:
-                    result = fn(conn)
+                    for fn, _future, _loop in batch:
+                        raw.execute("SAVEPOINT unit")
+                        try:
+                            outcomes.append((True, fn(conn)))
+                        except Exception as error:
+                            raw.execute("ROLLBACK TO unit")
+                            outcomes.append((False, error))
+                        raw.execute("RELEASE unit")
                 except BaseException:
                     conn.rollback()
                     raise
                 conn.commit()
-                return result
-
-        return await asyncio.get_running_loop().run_in_executor(self._writer, run)
+        except Exception as error:  # the transaction itself failed: every unit in it failed
+            outcomes = [(False, error)] * len(batch)
+        for (_fn, future, loop), (ok, value) in zip(batch, outcomes, strict=True):
+            loop.call_soon_threadsafe(_settle, future, ok, value)
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
         def run() -> T:

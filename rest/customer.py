@@ -14,25 +14,30 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 from app.patch import PatchFormat
 from app.query import CustomerQuery, parse_rest_query, project
 from app.services import CustomerPage, CustomerRecord, CustomerService, customer_href
-from app.settings import Settings
-from rest.wire import API_PATH, api_base, json_body, json_response, query_params
+from rest.wire import API_PATH, api_base, json_body, json_response, query_params, settings_of
 
 ServiceDep = NamedDependency[CustomerService]
-SettingsDep = NamedDependency[Settings]
 
 
 def customer_bytes(record: CustomerRecord, base: str, fields: CustomerQuery | None = None) -> bytes:
     """The wire form as JSON bytes; without a projection the stored text is spliced, not re-encoded."""
     if fields is not None and fields.fields is not None:
         return orjson.dumps(project(record.resource(base), fields.fields))
-    head = b'{"id":' + orjson.dumps(record.id) + b',"href":' + orjson.dumps(customer_href(base, record.id)) + b","
+    head = (
+        b'{"id":'
+        + orjson.dumps(record.id)
+        + b',"href":'
+        + orjson.dumps(customer_href(base, record.id))
+        + b","
+    )
     return head + record.doc_json[1:].encode()
 
 
-def _single_fields(request: Request[Any, Any, Any], settings: Settings) -> CustomerQuery | None:
+def _single_fields(request: Request[Any, Any, Any]) -> CustomerQuery | None:
     params = query_params(request)
     if not params:
         return None
+    settings = settings_of(request)
     return parse_rest_query(
         [(k, v) for k, v in params if k == "fields"],
         default_limit=settings.default_limit,
@@ -65,13 +70,14 @@ class CustomerController(Controller):
 
     @get(operation_id="listCustomer", summary="List or find Customer objects")
     async def list_customer(
-        self, request: Request[Any, Any, Any], customer_service: ServiceDep, settings: SettingsDep
+        self, request: Request[Any, Any, Any], customer_service: ServiceDep
     ) -> Response[bytes]:
+        settings = settings_of(request)
         query = parse_rest_query(
             query_params(request), default_limit=settings.default_limit, max_limit=settings.max_limit
         )
         page = await customer_service.list(query)
-        base = api_base(request, settings)
+        base = api_base(request)
         body = b"[" + b",".join(customer_bytes(r, base, query) for r in page.records) + b"]"
         complete = page.offset == 0 and len(page.records) == page.total
         headers = {"X-Total-Count": str(page.total), "X-Result-Count": str(len(page.records))}
@@ -81,36 +87,41 @@ class CustomerController(Controller):
 
     @get("/{customer_id:str}", operation_id="retrieveCustomer", summary="Retrieve a Customer by id")
     async def retrieve_customer(
-        self, request: Request[Any, Any, Any], customer_id: FromPath[str], customer_service: ServiceDep, settings: SettingsDep
+        self, request: Request[Any, Any, Any], customer_id: FromPath[str], customer_service: ServiceDep
     ) -> Response[bytes]:
-        fields = _single_fields(request, settings)
+        fields = _single_fields(request)
         record = await customer_service.get(customer_id)
         if request.headers.get("if-none-match") in (record.etag, "*"):
             return Response(content=b"", status_code=304, headers={"ETag": record.etag})
-        return json_response(customer_bytes(record, api_base(request, settings), fields), 200, {"ETag": record.etag})
+        return json_response(customer_bytes(record, api_base(request), fields), 200, {"ETag": record.etag})
 
     @post(operation_id="createCustomer", summary="Create a Customer")
     async def create_customer(
-        self, request: Request[Any, Any, Any], customer_service: ServiceDep, settings: SettingsDep
+        self, request: Request[Any, Any, Any], customer_service: ServiceDep
     ) -> Response[bytes]:
-        base = api_base(request, settings)
+        base = api_base(request)
         record = await customer_service.create(await json_body(request), base)
         headers = {"Location": customer_href(base, record.id), "ETag": record.etag}
         return json_response(customer_bytes(record, base), 201, headers)
 
     @patch("/{customer_id:str}", operation_id="patchCustomer", summary="Update partially a Customer")
     async def patch_customer(
-        self, request: Request[Any, Any, Any], customer_id: FromPath[str], customer_service: ServiceDep, settings: SettingsDep
+        self, request: Request[Any, Any, Any], customer_id: FromPath[str], customer_service: ServiceDep
     ) -> Response[bytes]:
         patch_format = PatchFormat.from_media_type(request.headers.get("content-type"))
-        base = api_base(request, settings)
+        base = api_base(request)
         record = await customer_service.patch(
             customer_id, patch_format, await json_body(request), base, request.headers.get("if-match")
         )
         return json_response(customer_bytes(record, base), 200, {"ETag": record.etag})
 
-    @delete("/{customer_id:str}", operation_id="deleteCustomer", summary="Delete a Customer", status_code=HTTP_204_NO_CONTENT)
+    @delete(
+        "/{customer_id:str}",
+        operation_id="deleteCustomer",
+        summary="Delete a Customer",
+        status_code=HTTP_204_NO_CONTENT,
+    )
     async def delete_customer(
-        self, request: Request[Any, Any, Any], customer_id: FromPath[str], customer_service: ServiceDep, settings: SettingsDep
+        self, request: Request[Any, Any, Any], customer_id: FromPath[str], customer_service: ServiceDep
     ) -> None:
-        await customer_service.delete(customer_id, api_base(request, settings), request.headers.get("if-match"))
+        await customer_service.delete(customer_id, api_base(request), request.headers.get("if-match"))

@@ -15,8 +15,14 @@ API_PATH = "/tmf-api/customerManagement/v4"
 JSON = "application/json;charset=utf-8"
 
 
-def origin(request: Request[Any, Any, Any], settings: Settings) -> str:
+def settings_of(request: Request[Any, Any, Any]) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def origin(request: Request[Any, Any, Any]) -> str:
     """scheme://host of the service, as the client reached it (or as configured)."""
+    settings = settings_of(request)
     if settings.public_url:
         return settings.public_url.rstrip("/")
     headers = request.headers
@@ -28,8 +34,8 @@ def origin(request: Request[Any, Any, Any], settings: Settings) -> str:
     return f"{scheme}://{host}"
 
 
-def api_base(request: Request[Any, Any, Any], settings: Settings) -> str:
-    return origin(request, settings) + API_PATH
+def api_base(request: Request[Any, Any, Any]) -> str:
+    return origin(request) + API_PATH
 
 
 def query_params(request: Request[Any, Any, Any]) -> list[tuple[str, str]]:
@@ -47,7 +53,9 @@ async def json_body(request: Request[Any, Any, Any]) -> Any:
         raise Invalid(f"The request body is not valid JSON: {error}", field="body") from error
 
 
-def json_response(content: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Response[bytes]:
+def json_response(
+    content: bytes, status: int = 200, headers: dict[str, str] | None = None
+) -> Response[bytes]:
     return Response(content=content, status_code=status, media_type=JSON, headers=headers)
 
 
