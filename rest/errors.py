@@ -9,7 +9,7 @@ import orjson
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 
-from app.errors import DomainError
+from app.errors import DomainError, InvalidQuery
 from rest.wire import JSON, error_body
 
 logger = logging.getLogger("tmf629")
@@ -25,13 +25,18 @@ _HTTP_REASONS = {
 }
 
 
-def _response(status: int, code: str, reason: str, message: str, headers: dict[str, str] | None = None) -> Response[bytes]:
+def _response(
+    status: int, code: str, reason: str, message: str, headers: dict[str, str] | None = None
+) -> Response[bytes]:
     body = orjson.dumps(error_body(status, code, reason, message))
     return Response(content=body, status_code=status, media_type=JSON, headers=headers)
 
 
 def domain_error(_: Request[Any, Any, Any], error: DomainError) -> Response[bytes]:
-    return _response(error.status, error.code, error.reason, error.message)
+    message = error.message
+    if isinstance(error, InvalidQuery) and error.field and f"'{error.field}" not in message:
+        message = f"Query parameter '{error.field}': {message}"
+    return _response(error.status, error.code, error.reason, message)
 
 
 def http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[bytes]:
@@ -48,7 +53,9 @@ def http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respons
 
 def server_error(request: Request[Any, Any, Any], error: Exception) -> Response[bytes]:
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
-    return _response(500, "INTERNAL_ERROR", "Internal server error", "The server could not complete the request")
+    return _response(
+        500, "INTERNAL_ERROR", "Internal server error", "The server could not complete the request"
+    )
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {

@@ -1,0 +1,110 @@
+"""Listing over HTTP: paging, counts, Link, CORS, URLs behind proxies, query errors."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from app.settings import Settings
+from tests.conftest import LiveServer
+from tests.test_rest_customer import MOON, assert_tmf_error, create
+
+
+def links(response: httpx.Response) -> dict[str, str]:
+    return {rel: url for url, rel in re.findall(r'<([^>]+)>; rel="(\w+)"', response.headers.get("link", ""))}
+
+
+async def test_paging_headers_and_links(client: httpx.AsyncClient, server: LiveServer) -> None:
+    for index in range(7):
+        await create(client, {**MOON, "name": f"C{index}", "status": "Approved" if index % 2 else "Pending"})
+    complete = await client.get("/customer", params={"status": "Approved"})
+    assert complete.status_code == 200 and "link" not in complete.headers
+    assert complete.headers["x-total-count"] == complete.headers["x-result-count"] == "3"
+
+    page = await client.get("/customer", params={"offset": 2, "limit": 2, "fields": "name"})
+    assert page.status_code == 206
+    assert (page.headers["x-total-count"], page.headers["x-result-count"]) == ("7", "2")
+    assert [c["name"] for c in page.json()] == ["C2", "C3"]
+    rels = links(page)
+    assert set(rels) == {"first", "prev", "next", "last"}
+    assert rels["next"].startswith(f"{server.api}/customer?")
+    assert "fields=name" in rels["next"] and "offset=4" in rels["next"] and "limit=2" in rels["next"]
+    assert "offset=0" in rels["prev"] and "offset=6" in rels["last"]
+    following = await client.get(rels["next"])
+    assert [c["name"] for c in following.json()] == ["C4", "C5"]
+    last = await client.get(rels["last"])
+    assert [c["name"] for c in last.json()] == ["C6"] and "next" not in links(last)
+
+    beyond = await client.get("/customer", params={"offset": 50, "limit": 5})
+    assert beyond.status_code == 206 and beyond.json() == [] and beyond.headers["x-total-count"] == "7"
+
+
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"limit": "0"}, "limit"),
+        ({"limit": "ten"}, "limit"),
+        ({"offset": "-1"}, "offset"),
+        ({"offset": "x"}, "offset"),
+        ({"nosuchattribute": "1"}, "nosuchattribute"),
+        ({"name.like": "x"}, "name.like"),
+        ({"validFor.startDateTime.gt": "yesterday"}, "validFor.startDateTime.gt"),
+        ({"sort": "nosuch"}, "sort"),
+        ({"fields": "nosuch"}, "fields"),
+    ],
+)
+async def test_query_errors_name_the_parameter(client: httpx.AsyncClient, params: dict[str, str], named: str) -> None:
+    assert_tmf_error(await client.get("/customer", params=params), 400, named)
+
+
+async def test_limit_is_capped_to_the_maximum(settings: Settings, store: object) -> None:
+    live = LiveServer(settings.model_copy(update={"max_limit": 3, "default_limit": 2}))
+    live.start()
+    try:
+        async with httpx.AsyncClient(base_url=live.api) as http:
+            for index in range(5):
+                await create(http, {**MOON, "name": f"C{index}"})
+            default = await http.get("/customer")
+            assert default.status_code == 206 and default.headers["x-result-count"] == "2"
+            capped = await http.get("/customer", params={"limit": 1000})
+            assert capped.headers["x-result-count"] == "3" and "limit=3" in links(capped)["next"]
+    finally:
+        live.stop()
+
+
+async def test_cors_exposes_the_paging_headers(client: httpx.AsyncClient) -> None:
+    await create(client)
+    response = await client.get("/customer", params={"limit": 1}, headers={"origin": "https://portal.example"})
+    exposed = {h.strip().lower() for h in response.headers["access-control-expose-headers"].split(",")}
+    assert {"x-total-count", "x-result-count", "link", "etag", "location"} <= exposed
+    assert response.headers["access-control-allow-origin"] in ("*", "https://portal.example")
+    preflight = await client.options(
+        "/customer",
+        headers={"origin": "https://portal.example", "access-control-request-method": "PATCH"},
+    )
+    assert preflight.status_code in (200, 204)
+
+
+async def test_public_url_and_forwarded_headers(settings: Settings, store: object) -> None:
+    public = LiveServer(settings.model_copy(update={"public_url": "https://api.example.com/"}))
+    public.start()
+    try:
+        async with httpx.AsyncClient(base_url=public.api) as http:
+            response = await http.post("/customer", json=MOON)
+            expected = f"https://api.example.com/tmf-api/customerManagement/v4/customer/{response.json()['id']}"
+            assert response.json()["href"] == response.headers["location"] == expected
+    finally:
+        public.stop()
+    proxied = LiveServer(settings.model_copy(update={"trust_forwarded_headers": True}))
+    proxied.start()
+    try:
+        async with httpx.AsyncClient(base_url=proxied.api) as http:
+            headers = {"x-forwarded-proto": "https", "x-forwarded-host": "edge.example"}
+            body = (await http.post("/customer", json=MOON, headers=headers)).json()
+            assert body["href"].startswith("https://edge.example/tmf-api/customerManagement/v4/customer/")
+            untrusted = (await http.post("/customer", json=MOON)).json()
+            assert untrusted["href"].startswith(proxied.url)
+    finally:
+        proxied.stop()
