@@ -1,4 +1,4 @@
-"""The `tmf629` console script: serve, migrate, seed."""
+"""The `tmf629` console script: serve, migrate, seed, dispatch."""
 
 from __future__ import annotations
 
@@ -49,13 +49,36 @@ async def _seed(settings: Settings, count: int) -> None:
                 "status": rng.choice(["Approved", "Pending", "Validated"]),
                 "engagedParty": {"id": str(rng.randrange(1000)), "@referredType": "Organization"},
                 "contactMedium": [
-                    {"mediumType": "email", "characteristic": {"emailAddress": f"customer{index}@example.org"}}
+                    {
+                        "mediumType": "email",
+                        "characteristic": {"emailAddress": f"customer{index}@example.org"},
+                    }
                 ],
             },
             base + "/tmf-api/customerManagement/v4",
         )
     await store.dispose()
     print(f"seeded {count} customers")
+
+
+async def _dispatch(settings: Settings) -> None:
+    """The event dispatcher alone (no HTTP), until SIGINT or SIGTERM."""
+    import signal
+
+    from app.db import create_store
+    from app.events import Events
+
+    store = create_store(settings)
+    events = Events(store, settings, dispatcher=True)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)
+    await events.start()
+    print(f"dispatching events of {settings.database_url}", flush=True)
+    await stopping.wait()
+    await events.stop()
+    await store.dispose()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -65,12 +88,15 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("migrate", help="apply the database migrations")
     seed = commands.add_parser("seed", help="create sample customers")
     seed.add_argument("--count", type=int, default=20)
+    commands.add_parser("dispatch", help="run only the event dispatcher (hub deliveries), no HTTP")
     args = parser.parse_args(argv)
     settings = Settings()
     if args.command == "serve":
         _serve(settings)
     elif args.command == "migrate":
         _migrate(settings)
+    elif args.command == "dispatch":
+        asyncio.run(_dispatch(settings))
     elif args.command == "seed":
         asyncio.run(_seed(settings, args.count))
 

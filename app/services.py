@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import Connection, Text, cast, delete, func, insert, select, type_coerce, update
@@ -19,6 +19,8 @@ from app.patch import PatchFormat, apply_patch
 from app.query import CustomerQuery, order_by, where_clause
 from app.resource import indexed_columns, validate_customer, with_defaults
 
+T = TypeVar("T")
+
 CUSTOMER = Customer.__table__.c  # type: ignore[attr-defined]
 CUSTOMER_TABLE = Customer.__table__
 OUTBOX_TABLE = EventOutbox.__table__
@@ -28,6 +30,11 @@ CHANGE_EVENT = "CustomerAttributeValueChangeEvent"
 STATE_EVENT = "CustomerStateChangeEvent"
 DELETE_EVENT = "CustomerDeleteEvent"
 EVENT_TYPES = (CREATE_EVENT, CHANGE_EVENT, STATE_EVENT, DELETE_EVENT)
+
+# Statements built once: executing a constant statement with parameters hits SQLAlchemy's
+# compiled cache without rebuilding a cache key from the values on every write.
+_INSERT_CUSTOMER = insert(CUSTOMER_TABLE)
+_INSERT_EVENT = insert(OUTBOX_TABLE)
 
 _HOT_SQL = {
     "sqlite": "SELECT doc, version FROM customer WHERE id = ?",
@@ -94,6 +101,8 @@ class CustomerPage:
 @dataclass
 class CustomerService:
     store: Store
+    # Called after each write's commit (app.events: wakes the dispatcher; no work on the request path).
+    on_commit: Callable[[], None] | None = None
     _doc_text: Any = field(init=False)
 
     def __post_init__(self) -> None:
@@ -116,7 +125,9 @@ class CustomerService:
 
         def run(conn: Connection) -> dict[str, CustomerRecord]:
             rows = conn.execute(
-                select(CUSTOMER.id, CUSTOMER.version, self._doc_text).where(CUSTOMER.id.in_(list(customer_ids)))
+                select(CUSTOMER.id, CUSTOMER.version, self._doc_text).where(
+                    CUSTOMER.id.in_(list(customer_ids))
+                )
             )
             return {row[0]: CustomerRecord(row[0], row[1], row[2]) for row in rows}
 
@@ -131,7 +142,9 @@ class CustomerService:
             statement = select(CUSTOMER.seq, CUSTOMER.id, CUSTOMER.version, self._doc_text)
             if condition is not None:
                 statement = statement.where(condition)
-            statement = statement.order_by(*order_by(query.sort, dialect)).offset(query.offset).limit(query.limit)
+            statement = (
+                statement.order_by(*order_by(query.sort, dialect)).offset(query.offset).limit(query.limit)
+            )
             records = [CustomerRecord(row[1], row[2], row[3], row[0]) for row in conn.execute(statement)]
             if len(records) < query.limit and (records or query.offset == 0):
                 total = query.offset + len(records)
@@ -163,10 +176,10 @@ class CustomerService:
         events = [_event(CREATE_EVENT, record.resource(href_base), now)]
 
         def run(conn: Connection) -> None:
-            conn.execute(insert(CUSTOMER_TABLE).values(values))
+            conn.execute(_INSERT_CUSTOMER, values)
             _write_events(conn, record.id, events)
 
-        await self.store.write(run)
+        await self._write(run)
         return record
 
     async def patch(
@@ -200,7 +213,7 @@ class CustomerService:
             _write_events(conn, customer_id, events)
             return record
 
-        return await self.store.write(run)
+        return await self._write(run)
 
     async def delete(self, customer_id: str, href_base: str, if_match: str | None = None) -> None:
         def run(conn: Connection) -> None:
@@ -208,7 +221,13 @@ class CustomerService:
             conn.execute(delete(CUSTOMER_TABLE).where(CUSTOMER.id == customer_id))
             _write_events(conn, customer_id, [_event(DELETE_EVENT, current.resource(href_base), _now())])
 
-        await self.store.write(run)
+        await self._write(run)
+
+    async def _write(self, run: Callable[[Connection], T]) -> T:
+        result = await self.store.write(run)
+        if self.on_commit is not None:
+            self.on_commit()
+        return result
 
     def _locked(self, conn: Connection, customer_id: str, if_match: str | None) -> CustomerRecord:
         """The current customer, locked for the rest of the transaction; checks If-Match."""
@@ -220,7 +239,8 @@ class CustomerService:
         record = CustomerRecord(customer_id, row[0], row[1])
         if if_match is not None and not etag_matches(if_match, record.etag):
             raise PreconditionFailed(
-                f"If-Match {if_match} does not match the current ETag {record.etag} of customer '{customer_id}'"
+                f"If-Match {if_match} does not match the current ETag {record.etag} "
+                f"of customer '{customer_id}'"
             )
         return record
 
@@ -229,7 +249,9 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _event(event_type: str, customer: dict[str, Any], at: datetime, field_path: str | None = None) -> dict[str, Any]:
+def _event(
+    event_type: str, customer: dict[str, Any], at: datetime, field_path: str | None = None
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "eventId": str(uuid.uuid4()),
         "eventTime": at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
@@ -244,7 +266,7 @@ def _event(event_type: str, customer: dict[str, Any], at: datetime, field_path: 
 def _write_events(conn: Connection, customer_id: str, events: list[dict[str, Any]]) -> None:
     now = _now()
     conn.execute(
-        insert(OUTBOX_TABLE),
+        _INSERT_EVENT,
         [
             {
                 "event_id": event["eventId"],
@@ -256,4 +278,3 @@ def _write_events(conn: Connection, customer_id: str, events: list[dict[str, Any
             for event in events
         ],
     )
-

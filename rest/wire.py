@@ -8,10 +8,11 @@ from urllib.parse import parse_qsl
 import orjson
 from litestar import Request, Response
 
+from app import urls
 from app.errors import Invalid
 from app.settings import Settings
+from app.urls import API_PATH as API_PATH  # re-exported for the controllers
 
-API_PATH = "/tmf-api/customerManagement/v4"
 JSON = "application/json;charset=utf-8"
 
 
@@ -20,22 +21,8 @@ def settings_of(request: Request[Any, Any, Any]) -> Settings:
     return settings
 
 
-def origin(request: Request[Any, Any, Any]) -> str:
-    """scheme://host of the service, as the client reached it (or as configured)."""
-    settings = settings_of(request)
-    if settings.public_url:
-        return settings.public_url.rstrip("/")
-    headers = request.headers
-    scheme = request.scope.get("scheme", "http")
-    host = headers.get("host") or "localhost"
-    if settings.trust_forwarded_headers:
-        scheme = headers.get("x-forwarded-proto", scheme).split(",")[0].strip()
-        host = headers.get("x-forwarded-host", host).split(",")[0].strip()
-    return f"{scheme}://{host}"
-
-
 def api_base(request: Request[Any, Any, Any]) -> str:
-    return origin(request) + API_PATH
+    return urls.api_base(settings_of(request), request.scope.get("scheme", "http"), request.headers)
 
 
 def query_params(request: Request[Any, Any, Any]) -> list[tuple[str, str]]:

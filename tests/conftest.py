@@ -80,15 +80,8 @@ async def store(settings: Settings) -> AsyncIterator[Store]:
 
 async def truncate_all(store: Store) -> None:
     def run(conn):  # type: ignore[no-untyped-def]
-        tables = (
-            conn.execute(
-                text(
-                    "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'alembic_version'"
-                )
-            )
-            .scalars()
-            .all()
-        )
+        listing = "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+        tables = [t for t in conn.execute(text(listing)).scalars() if t != "alembic_version"]
         if tables:
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
 

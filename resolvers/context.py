@@ -1,0 +1,59 @@
+"""The per-request GraphQL context: the shared service, the href base, and this request's DataLoaders.
+
+Resolvers never share a session: every read and every mutation is its own unit of work in the service
+(GUIDE convention 3), so graphql-core may resolve fields and loader batches concurrently.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from strawberry.dataloader import DataLoader
+from strawberry.litestar import BaseContext
+
+from app.errors import NotFound
+from app.services import CustomerRecord, CustomerService
+from app.settings import Settings
+from app.urls import api_base
+
+
+class GraphQLContext(BaseContext, kw_only=True):
+    service: CustomerService
+    settings: Settings
+    href_base: str
+    customer_loader: DataLoader[str, CustomerRecord | None]
+
+
+def href_base(request: ASGIConnection[Any, Any, Any, Any], settings: Settings) -> str:
+    """The REST base URL customers' hrefs start with: the same rule as the REST door."""
+    return api_base(settings, request.scope.get("scheme", "http"), request.headers)
+
+
+def customer_loader(service: CustomerService) -> DataLoader[str, CustomerRecord | None]:
+    """Customers by id, one statement per batch (the primary-key hot path for a batch of one)."""
+
+    async def load(ids: list[str]) -> list[CustomerRecord | None]:
+        if len(ids) == 1:
+            try:
+                return [await service.get(ids[0])]
+            except NotFound:
+                return [None]
+        found = await service.get_many(ids)
+        return [found.get(customer_id) for customer_id in ids]
+
+    return DataLoader(load_fn=load)
+
+
+def context_getter(service: CustomerService, settings: Settings) -> Any:
+    """The Litestar dependency that builds a fresh context (and fresh loaders) for each request."""
+
+    async def get_context(request: ASGIConnection[Any, Any, Any, Any]) -> GraphQLContext:
+        return GraphQLContext(
+            service=service,
+            settings=settings,
+            href_base=href_base(request, settings),
+            customer_loader=customer_loader(service),
+        )
+
+    return get_context

@@ -1,0 +1,83 @@
+"""Schema assembly and the `/graphql` Litestar controller.
+
+Before anything runs, a document is refused when it has too many tokens (MaxTokensLimiter, at parse),
+is nested too deep or has too many aliases (validation rules); parsing and validation are cached.
+Errors that are not expected failures are masked.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError, NoSchemaIntrospectionCustomRule
+from litestar import Controller
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.litestar import make_graphql_controller
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+from strawberry.utils.logging import StrawberryLogger
+
+from app.services import CustomerService
+from app.settings import Settings
+from resolvers.context import context_getter
+from resolvers.mutation import Mutation
+from resolvers.query import Query
+from schema.scalars import SCALAR_MAP
+
+GRAPHQL_PATH = "/graphql"
+
+
+def is_unexpected(error: GraphQLError) -> bool:
+    """Mask errors raised by code (a bug, a database failure); keep GraphQL's own and refused arguments."""
+    return error.original_error is not None and not isinstance(error.original_error, GraphQLError)
+
+
+class CustomerSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Log server faults (with their traceback); a client's mistakes are answered, not logged."""
+        for error in errors:
+            if is_unexpected(error):
+                StrawberryLogger.error(error, execution_context)
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    # The rule classes are built once, so ValidationCache (keyed by the rules) hits across requests.
+    rules: list[Any] = [
+        *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
+    ]
+    if not settings.graphql_introspection:
+        rules.append(NoSchemaIntrospectionCustomRule)
+    return CustomerSchema(
+        query=Query,
+        mutation=Mutation,
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        extensions=[
+            lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+            lambda: AddValidationRules(rules),
+            lambda: ParserCache(maxsize=256),
+            lambda: ValidationCache(maxsize=256),
+            lambda: MaskErrors(should_mask_error=is_unexpected),
+        ],
+    )
+
+
+def graphql_controller(settings: Settings, service: CustomerService) -> type[Controller]:
+    """POST and GET /graphql over `service`; GraphiQL for browsers while introspection is on."""
+    return make_graphql_controller(
+        build_schema(settings),
+        path=GRAPHQL_PATH,
+        context_getter=context_getter(service, settings),
+        graphql_ide="graphiql" if settings.graphql_introspection else None,
+    )

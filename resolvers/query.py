@@ -1,0 +1,59 @@
+"""Query: `customer(id)` and `customers(where, orderBy, first, after)`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.types import Info
+
+from app.errors import DomainError, Invalid
+from resolvers.context import GraphQLContext
+from schema.connection import CustomerConnection, CustomerOrder, customer_query
+from schema.filters import CustomerWhere
+from schema.payloads import graphql_path
+from schema.types import Customer
+
+
+def query_error(error: DomainError) -> GraphQLError:
+    """A refused query argument as a GraphQL error with `extensions.code` (and `field`)."""
+    extensions: dict[str, object] = {"code": error.code}
+    if isinstance(error, Invalid) and error.field is not None:
+        extensions["field"] = graphql_path(error.field)
+    return GraphQLError(error.message, extensions=extensions)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The customer with this id, or null when there is none")
+    async def customer(self, info: Info[GraphQLContext, None], id: strawberry.ID) -> Customer | None:
+        record = await info.context.customer_loader.load(id)
+        return None if record is None else Customer.from_model(record, info.context.href_base)
+
+    @strawberry.field(description="Customers matching `where`, in `orderBy` order (then creation order)")
+    async def customers(
+        self,
+        info: Info[GraphQLContext, None],
+        where: CustomerWhere | None = None,
+        order_by: list[CustomerOrder] | None = None,
+        first: Annotated[int | None, strawberry.argument(description="Page size (default 100)")] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="The endCursor of the previous page")
+        ] = None,
+    ) -> CustomerConnection:
+        context = info.context
+        settings = context.settings
+        try:
+            query = customer_query(
+                where,
+                order_by,
+                first,
+                after,
+                default_first=settings.default_limit,
+                max_first=settings.graphql_max_first,
+            )
+            page = await context.service.list(query)
+        except DomainError as error:
+            raise query_error(error) from error
+        return CustomerConnection.from_page(page, context.href_base)

@@ -1,0 +1,134 @@
+"""Between Strawberry objects and TMF JSON documents, field by field.
+
+A Python field `status_reason` is the GraphQL field `statusReason` and the TMF member `statusReason`;
+the TMF `@` members are `type_`/`base_type`/`schema_location`/`referred_type` in Python and `type`/
+`baseType`/`schemaLocation`/`referredType` in GraphQL. Members a type does not name travel in its
+`extensions` field (a JSON object). Each type's plan is worked out once from its Strawberry definition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from strawberry.types.base import StrawberryList, StrawberryOptional, has_object_definition
+from strawberry.types.unset import UnsetType
+from strawberry.utils.str_converters import to_camel_case
+
+from app.errors import Invalid
+
+T = TypeVar("T")
+
+AT_MEMBERS = {
+    "type_": "@type",
+    "base_type": "@baseType",
+    "schema_location": "@schemaLocation",
+    "referred_type": "@referredType",
+}
+EXTENSIONS = "extensions"
+
+
+def tmf_name(python_name: str) -> str:
+    """The TMF member (and query path segment) of a Python field name."""
+    return AT_MEMBERS.get(python_name) or to_camel_case(python_name)
+
+
+@dataclass(frozen=True)
+class Member:
+    python: str
+    tmf: str
+    nested: type | None  # the Strawberry object or input type of an object member or of array items
+    is_list: bool
+
+
+@dataclass(frozen=True)
+class Plan:
+    members: tuple[Member, ...]
+    known: frozenset[str]
+    extensible: bool
+
+
+_PLANS: dict[type, Plan] = {}
+
+
+def _unwrap(annotation: Any) -> tuple[Any, bool]:
+    is_list = False
+    while isinstance(annotation, StrawberryOptional | StrawberryList):
+        is_list = is_list or isinstance(annotation, StrawberryList)
+        annotation = annotation.of_type
+    return annotation, is_list
+
+
+def plan(cls: type) -> Plan:
+    """The members of a Strawberry type whose fields are plain data (fields with resolvers are skipped)."""
+    found = _PLANS.get(cls)
+    if found is None:
+        members = []
+        extensible = False
+        for field in cls.__strawberry_definition__.fields:  # type: ignore[attr-defined]
+            if field.base_resolver is not None:
+                continue
+            if field.python_name == EXTENSIONS:
+                extensible = True
+                continue
+            inner, is_list = _unwrap(field.type)
+            nested = inner if has_object_definition(inner) else None
+            members.append(Member(field.python_name, tmf_name(field.python_name), nested, is_list))
+        found = Plan(tuple(members), frozenset(m.tmf for m in members), extensible)
+        _PLANS[cls] = found
+    return found
+
+
+def from_document(cls: type[T], doc: dict[str, Any], **given: Any) -> T:
+    """An instance of the output type `cls` from a TMF JSON object; `given` fields are set as they are."""
+    layout = plan(cls)
+    kwargs: dict[str, Any] = {}
+    for member in layout.members:
+        if member.python in given:
+            continue
+        value = doc.get(member.tmf)
+        if value is not None and member.nested is not None:
+            if member.is_list:
+                value = [from_document(member.nested, item) for item in value if isinstance(item, dict)]
+            elif isinstance(value, dict):
+                value = from_document(member.nested, value)
+            else:
+                value = None
+        kwargs[member.python] = value
+    if layout.extensible:
+        kwargs[EXTENSIONS] = {k: v for k, v in doc.items() if k not in layout.known} or None
+    return cls(**kwargs, **given)
+
+
+def to_document(obj: Any, *, keep_null: bool, path: str = "") -> dict[str, Any]:
+    """The TMF JSON object of an input. Absent (UNSET) fields are left out; fields set to null are kept
+    as null when `keep_null` (a merge patch removes them) and left out otherwise. Array items never keep
+    null: a merge patch replaces arrays whole."""
+    layout = plan(type(obj))
+    doc: dict[str, Any] = {}
+    for member in layout.members:
+        value = getattr(obj, member.python)
+        if isinstance(value, UnsetType) or (value is None and not keep_null):
+            continue
+        where = f"{path}{member.tmf}"
+        if value is not None and member.nested is not None:
+            if member.is_list:
+                value = [
+                    to_document(item, keep_null=False, path=f"{where}[{i}].") for i, item in enumerate(value)
+                ]
+            else:
+                value = to_document(value, keep_null=keep_null, path=f"{where}.")
+        doc[member.tmf] = value
+    extra = getattr(obj, EXTENSIONS, None) if layout.extensible else None
+    if isinstance(extra, UnsetType) or extra is None:
+        return doc
+    if not isinstance(extra, dict):
+        raise Invalid(f"'{path}extensions' must be a JSON object", field=f"{path}extensions")
+    for name, value in extra.items():
+        if name in layout.known:
+            raise Invalid(
+                f"'{path}extensions' cannot set '{name}': it is a named attribute, set it with its own field",
+                field=f"{path}extensions.{name}",
+            )
+        doc[name] = value
+    return doc
