@@ -9,11 +9,15 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from app.db import Store, create_store
+from app.events import EventFeed, Events, HubService
 from app.services import CustomerService
 from app.settings import Settings
+from resolvers.endpoint import graphql_controller
 from rest.customer import CustomerController
 from rest.errors import EXCEPTION_HANDLERS
 from rest.health import health
+from rest.hub import HubController
+from rest.listener import ListenerController
 from rest.wire import API_PATH
 
 EXPOSED_HEADERS = ["X-Total-Count", "X-Result-Count", "Link", "ETag", "Location"]
@@ -29,19 +33,34 @@ def _constant(value: object) -> Provide:
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings()
     store: Store = create_store(settings)
-    customer_service = CustomerService(store)
+    events = Events(store, settings)
+    customer_service = CustomerService(store, on_commit=events.committed)
 
     async def close_store() -> None:
         await store.dispose()
 
     app = Litestar(
-        route_handlers=[CustomerController, health],
+        route_handlers=[
+            CustomerController,
+            HubController,
+            ListenerController,
+            health,
+            graphql_controller(settings, customer_service, events.feed),
+        ],
         dependencies={
             "settings": _constant(settings),
             "store": _constant(store),
             "customer_service": _constant(customer_service),
+            "hub_service": _constant(events.hub),
+            "event_feed": _constant(events.feed),
         },
-        signature_namespace={"Settings": Settings, "Store": Store, "CustomerService": CustomerService},
+        signature_namespace={
+            "Settings": Settings,
+            "Store": Store,
+            "CustomerService": CustomerService,
+            "HubService": HubService,
+            "EventFeed": EventFeed,
+        },
         exception_handlers=EXCEPTION_HANDLERS,
         cors_config=CORSConfig(allow_origins=settings.cors_origin_list, expose_headers=EXPOSED_HEADERS),
         openapi_config=OpenAPIConfig(
@@ -51,11 +70,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             render_plugins=[SwaggerRenderPlugin()],
         ),
         request_max_body_size=settings.max_body_bytes,
-        on_shutdown=[close_store],
+        on_startup=[events.start],
+        on_shutdown=[events.stop, close_store],
         logging_config=None,
         debug=False,
     )
     app.state.settings = settings
     app.state.store = store
     app.state.customer_service = customer_service
+    app.state.events = events
     return app

@@ -91,4 +91,3 @@ def apply_patch(document: dict[str, Any], patch_format: PatchFormat, patch: Any)
     if not isinstance(result, dict):
         raise Invalid("The patched customer must be a JSON object", field="")
     return result
-

@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     # Events
     dispatcher_enabled: bool = True
     dispatch_timeout_seconds: float = 5.0
-    dispatch_max_attempts: int = 20
+    dispatch_max_attempts: int = 60
     dispatch_backoff_base_seconds: float = 0.5
     dispatch_backoff_max_seconds: float = 10.0
     dispatch_poll_seconds: float = 0.5

@@ -14,7 +14,9 @@ async def test_acknowledged_customer_survives_sigkill(settings: Settings, store:
     server = ServerProcess(settings.database_url, TMF629_DISPATCHER_ENABLED="false").start()
     try:
         async with httpx.AsyncClient(base_url=server.api) as http:
-            created = [(await http.post("/customer", json={**MOON, "name": f"K{i}"})).json()["id"] for i in range(20)]
+            created = [
+                (await http.post("/customer", json={**MOON, "name": f"K{i}"})).json()["id"] for i in range(20)
+            ]
         server.kill()
         server.start()
         async with httpx.AsyncClient(base_url=server.api) as http:

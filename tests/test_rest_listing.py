@@ -55,7 +55,9 @@ async def test_paging_headers_and_links(client: httpx.AsyncClient, server: LiveS
         ({"fields": "nosuch"}, "fields"),
     ],
 )
-async def test_query_errors_name_the_parameter(client: httpx.AsyncClient, params: dict[str, str], named: str) -> None:
+async def test_query_errors_name_the_parameter(
+    client: httpx.AsyncClient, params: dict[str, str], named: str
+) -> None:
     assert_tmf_error(await client.get("/customer", params=params), 400, named)
 
 
@@ -76,7 +78,9 @@ async def test_limit_is_capped_to_the_maximum(settings: Settings, store: object)
 
 async def test_cors_exposes_the_paging_headers(client: httpx.AsyncClient) -> None:
     await create(client)
-    response = await client.get("/customer", params={"limit": 1}, headers={"origin": "https://portal.example"})
+    response = await client.get(
+        "/customer", params={"limit": 1}, headers={"origin": "https://portal.example"}
+    )
     exposed = {h.strip().lower() for h in response.headers["access-control-expose-headers"].split(",")}
     assert {"x-total-count", "x-result-count", "link", "etag", "location"} <= exposed
     assert response.headers["access-control-allow-origin"] in ("*", "https://portal.example")
@@ -93,7 +97,9 @@ async def test_public_url_and_forwarded_headers(settings: Settings, store: objec
     try:
         async with httpx.AsyncClient(base_url=public.api) as http:
             response = await http.post("/customer", json=MOON)
-            expected = f"https://api.example.com/tmf-api/customerManagement/v4/customer/{response.json()['id']}"
+            expected = (
+                f"https://api.example.com/tmf-api/customerManagement/v4/customer/{response.json()['id']}"
+            )
             assert response.json()["href"] == response.headers["location"] == expected
     finally:
         public.stop()

@@ -1,0 +1,173 @@
+"""Customer events: the hub (subscriptions), the listener contract, and the machinery that runs them.
+
+* Every customer write puts its events into `event_outbox` in the same transaction (app.services).
+* `HubService` stores subscriptions (`event_subscription`); their `query` is validated up front
+  (app.events_filter).
+* `Dispatcher` (app.events_dispatch) POSTs each event to every matching subscriber: durable, at least
+  once, in order per subscriber, with retries and dead letters; several replicas share the work.
+* `EventFeed` (app.events_feed) hands live events to in-process consumers (GraphQL subscriptions).
+* `Events` wires them for one app or one `tmf629 dispatch` process: `committed()` is the hook a
+  write calls after its commit; `start()` / `stop()` follow the app's lifespan.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import Connection, delete, func, insert, select
+
+from app.db import Store
+from app.errors import Invalid, NotFound
+from app.events_dispatch import Dispatcher
+from app.events_feed import EventFeed, PgNotifications
+from app.events_filter import parse_subscription_query
+from app.events_queue import now_utc
+from app.models import EventOutbox, EventSubscription
+from app.settings import Settings
+
+SUBSCRIPTION_TABLE = EventSubscription.__table__  # type: ignore[attr-defined]
+SUBSCRIPTION = SUBSCRIPTION_TABLE.c
+OUTBOX = EventOutbox.__table__.c  # type: ignore[attr-defined]
+
+MAX_CALLBACK_LENGTH = 2048
+
+
+@dataclass(frozen=True)
+class Subscription:
+    id: str
+    callback: str
+    query: str | None
+
+    def resource(self) -> dict[str, Any]:
+        """The EventSubscription wire form; `query` only when one was given."""
+        body: dict[str, Any] = {"id": self.id, "callback": self.callback}
+        if self.query is not None:
+            body["query"] = self.query
+        return body
+
+
+def validate_callback(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise Invalid("callback is required: the http(s) URL events are POSTed to", field="callback")
+    if len(value) > MAX_CALLBACK_LENGTH:
+        raise Invalid(f"callback is longer than {MAX_CALLBACK_LENGTH} characters", field="callback")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError as error:
+        raise Invalid(f"callback is not a valid URL: {error}", field="callback") from error
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
+        raise Invalid(f"callback '{value}' is not a valid http(s) URL", field="callback")
+    return value
+
+
+class HubService:
+    """registerListener / unregisterListener: subscriptions are rows, shared by every replica."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def subscribe(self, body: Any) -> Subscription:
+        if not isinstance(body, dict):
+            raise Invalid("The request body must be a JSON object (EventSubscriptionInput)", field="body")
+        for owned in ("id", "href"):
+            if owned in body:
+                raise Invalid(f"'{owned}' is set by the server and cannot be given", field=owned)
+        callback = validate_callback(body.get("callback"))
+        query = body.get("query")
+        if query is not None and not isinstance(query, str):
+            raise Invalid("query must be a string, e.g. eventType=CustomerCreateEvent", field="query")
+        parse_subscription_query(query)
+        subscription = Subscription(str(uuid.uuid4()), callback, query)
+
+        def run(conn: Connection) -> None:
+            # Events already in the outbox are not for this subscriber: it gets those committed after it.
+            after_seq = select(func.coalesce(func.max(OUTBOX.seq), 0)).scalar_subquery()
+            conn.execute(
+                insert(SUBSCRIPTION_TABLE).values(
+                    id=subscription.id,
+                    callback=callback,
+                    query=query,
+                    after_seq=after_seq,
+                    created_at=now_utc(),
+                )
+            )
+
+        await self.store.write(run)
+        return subscription
+
+    async def get(self, subscription_id: str) -> Subscription:
+        row = await self.store.read(
+            lambda conn: conn.execute(
+                select(SUBSCRIPTION.id, SUBSCRIPTION.callback, SUBSCRIPTION.query).where(
+                    SUBSCRIPTION.id == subscription_id
+                )
+            ).first()
+        )
+        if row is None:
+            raise NotFound(f"No hub subscription with id '{subscription_id}'")
+        return Subscription(row[0], row[1], row[2])
+
+    async def unsubscribe(self, subscription_id: str) -> None:
+        """Delete the subscription; its undelivered events go with it."""
+        deleted = await self.store.write(
+            lambda conn: (
+                conn.execute(delete(SUBSCRIPTION_TABLE).where(SUBSCRIPTION.id == subscription_id)).rowcount
+            )
+        )
+        if not deleted:
+            raise NotFound(f"No hub subscription with id '{subscription_id}'")
+
+
+def accept_listener_event(event_type: str, body: Any) -> dict[str, Any]:
+    """The client side of the contract (`/listener/customer*Event`): an event of the listener's type."""
+    if not isinstance(body, dict):
+        raise Invalid("The request body must be a JSON object (the event)", field="body")
+    sent = body.get("eventType")
+    if sent is not None and sent != event_type:
+        raise Invalid(f"eventType '{sent}' was sent to the listener of {event_type}", field="eventType")
+    if "event" in body and not isinstance(body["event"], dict):
+        raise Invalid("event must be an object carrying the customer", field="event")
+    return body
+
+
+class Events:
+    """The event machinery of one process."""
+
+    def __init__(self, store: Store, settings: Settings, *, dispatcher: bool | None = None) -> None:
+        self.store = store
+        self.hub = HubService(store)
+        self.feed = EventFeed(store, settings.dispatch_poll_seconds)
+        enabled = settings.dispatcher_enabled if dispatcher is None else dispatcher
+        self.dispatcher = Dispatcher(store, settings) if enabled else None
+        self._notifications = (
+            PgNotifications(settings.database_url, self._notified) if store.dialect == "postgresql" else None
+        )
+
+    def committed(self) -> None:
+        """Called by a write of this process after its commit: no work here, only wake-ups."""
+        if self.dispatcher is not None:
+            self.dispatcher.wake()
+        self.feed.poke()
+
+    def _notified(self, seqs: list[int]) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.wake()
+        self.feed.notified(seqs)
+
+    async def start(self) -> None:
+        if self._notifications is not None:
+            await self._notifications.start()
+        await self.feed.start()
+        if self.dispatcher is not None:
+            await self.dispatcher.start()
+
+    async def stop(self) -> None:
+        if self.dispatcher is not None:
+            await self.dispatcher.stop()
+        await self.feed.stop()
+        if self._notifications is not None:
+            await self._notifications.stop()
