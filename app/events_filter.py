@@ -19,7 +19,8 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from app.errors import InvalidQuery
-from app.query import RESERVED, Filter, matches, parse_rest_query
+from app.query import RESERVED, Filter, parse_rest_query
+from app.query_eval import matches
 from app.services import EVENT_TYPES
 
 MAX_QUERY_LENGTH = 4096

@@ -46,17 +46,17 @@ NOT_NULL = ("id", "name", "engaged_party_id")  # mandatory attributes: sorting t
 Leaf = Callable[[ColumnElement[Any], tuple[str, ...]], ColumnElement[bool]]
 
 
-def compile_filter(filter: Filter, dialect: str) -> ColumnElement[bool]:
+def where_clause(filter: Filter, dialect: str) -> ColumnElement[bool]:
     _check_dialect(dialect)
     if isinstance(filter, Criterion):
         return _criterion(filter, dialect)
-    parts = [compile_filter(item, dialect) for item in filter.items]
+    parts = [where_clause(item, dialect) for item in filter.items]
     if isinstance(filter, And):
         return and_(*parts) if parts else true()
     return or_(*parts) if parts else false()
 
 
-def compile_sort(sort: Sequence[SortKey], dialect: str) -> list[ColumnElement[Any]]:
+def order_by(sort: Sequence[SortKey], dialect: str) -> list[ColumnElement[Any]]:
     _check_dialect(dialect)
     terms: list[ColumnElement[Any]] = []
     for key in sort:

@@ -16,7 +16,8 @@ from app.db import Store
 from app.errors import NotFound, PreconditionFailed
 from app.models import Customer, EventOutbox
 from app.patch import PatchFormat, apply_patch
-from app.query import CustomerQuery, order_by, where_clause
+from app.query import CustomerQuery
+from app.query_sql import order_by, where_clause
 from app.resource import indexed_columns, validate_customer, with_defaults
 
 T = TypeVar("T")

@@ -12,7 +12,8 @@ from litestar.params import FromPath
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from app.patch import PatchFormat
-from app.query import CustomerQuery, parse_rest_query, project
+from app.query import CustomerQuery, parse_rest_query
+from app.query_eval import project
 from app.services import CustomerPage, CustomerRecord, CustomerService, customer_href
 from rest.wire import API_PATH, api_base, json_body, json_response, query_params, settings_of
 

@@ -25,13 +25,10 @@ from app.query import (
     SortKey,
     check_filter,
     criterion,
-    matches,
-    order_by,
     parse_rest_query,
-    project,
-    sort_rows,
-    where_clause,
 )
+from app.query_eval import matches, project, sort_rows
+from app.query_sql import order_by, where_clause
 from app.resource import indexed_columns, validate_customer, with_defaults
 
 TABLE = Customer.__table__  # type: ignore[attr-defined]
