@@ -1,4 +1,5 @@
-"""The per-request GraphQL context: the shared service, the href base, and this request's DataLoaders.
+"""The per-request GraphQL context: the shared service, the event feed, the href base, and this request's
+DataLoaders.
 
 Resolvers never share a session: every read and every mutation is its own unit of work in the service
 (GUIDE convention 3), so graphql-core may resolve fields and loader batches concurrently.
@@ -13,6 +14,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.litestar import BaseContext
 
 from app.errors import NotFound
+from app.events_feed import EventFeed
 from app.services import CustomerRecord, CustomerService
 from app.settings import Settings
 from app.urls import api_base
@@ -21,6 +23,7 @@ from app.urls import api_base
 class GraphQLContext(BaseContext, kw_only=True):
     service: CustomerService
     settings: Settings
+    feed: EventFeed
     href_base: str
     customer_loader: DataLoader[str, CustomerRecord | None]
 
@@ -30,8 +33,13 @@ def href_base(request: ASGIConnection[Any, Any, Any, Any], settings: Settings) -
     return api_base(settings, request.scope.get("scheme", "http"), request.headers)
 
 
-def customer_loader(service: CustomerService) -> DataLoader[str, CustomerRecord | None]:
-    """Customers by id, one statement per batch (the primary-key hot path for a batch of one)."""
+def customer_loader(
+    service: CustomerService, *, cache: bool = True
+) -> DataLoader[str, CustomerRecord | None]:
+    """Customers by id, one statement per batch (the primary-key hot path for a batch of one).
+
+    A websocket's context lives as long as the connection, across its operations: its loader batches
+    but does not cache, or a query would read what an earlier operation of the connection had loaded."""
 
     async def load(ids: list[str]) -> list[CustomerRecord | None]:
         if len(ids) == 1:
@@ -42,18 +50,19 @@ def customer_loader(service: CustomerService) -> DataLoader[str, CustomerRecord 
         found = await service.get_many(ids)
         return [found.get(customer_id) for customer_id in ids]
 
-    return DataLoader(load_fn=load)
+    return DataLoader(load_fn=load, cache=cache)
 
 
-def context_getter(service: CustomerService, settings: Settings) -> Any:
-    """The Litestar dependency that builds a fresh context (and fresh loaders) for each request."""
+def context_getter(service: CustomerService, settings: Settings, feed: EventFeed) -> Any:
+    """The Litestar dependency that builds a fresh context (fresh loaders) per request or websocket."""
 
     async def get_context(request: ASGIConnection[Any, Any, Any, Any]) -> GraphQLContext:
         return GraphQLContext(
             service=service,
             settings=settings,
+            feed=feed,
             href_base=href_base(request, settings),
-            customer_loader=customer_loader(service),
+            customer_loader=customer_loader(service, cache=request.scope["type"] == "http"),
         )
 
     return get_context

@@ -2,7 +2,7 @@
 
 Before anything runs, a document is refused when it has too many tokens (MaxTokensLimiter, at parse),
 is nested too deep or has too many aliases (validation rules); parsing and validation are cached.
-Errors that are not expected failures are masked.
+Errors that are not expected failures are masked. Subscriptions speak graphql-transport-ws on the same path.
 """
 
 from __future__ import annotations
@@ -23,14 +23,17 @@ from strawberry.extensions import (
 )
 from strawberry.litestar import make_graphql_controller
 from strawberry.schema.config import StrawberryConfig
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionContext
 from strawberry.utils.logging import StrawberryLogger
 
+from app.events_feed import EventFeed
 from app.services import CustomerService
 from app.settings import Settings
 from resolvers.context import context_getter
 from resolvers.mutation import Mutation
 from resolvers.query import Query
+from resolvers.subscription import Subscription
 from schema.scalars import SCALAR_MAP
 
 GRAPHQL_PATH = "/graphql"
@@ -62,6 +65,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return CustomerSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
@@ -73,11 +77,15 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     )
 
 
-def graphql_controller(settings: Settings, service: CustomerService) -> type[Controller]:
-    """POST and GET /graphql over `service`; GraphiQL for browsers while introspection is on."""
+def graphql_controller(settings: Settings, service: CustomerService, feed: EventFeed) -> type[Controller]:
+    """POST and GET /graphql over `service`, subscriptions to `feed` over a graphql-transport-ws websocket
+    on the same path; GraphiQL for browsers while introspection is on. Pages on other origins may open the
+    websocket when CORS lets them call the API (`cors_origins`)."""
     return make_graphql_controller(
         build_schema(settings),
         path=GRAPHQL_PATH,
-        context_getter=context_getter(service, settings),
+        context_getter=context_getter(service, settings, feed),
         graphql_ide="graphiql" if settings.graphql_introspection else None,
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        allowed_origins=settings.cors_origin_list,
     )
