@@ -14,6 +14,7 @@ code runs on both databases:
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
 from collections import deque
 from collections.abc import Callable
@@ -89,7 +90,12 @@ class Store:
         raise NotImplementedError
 
     async def fetch_row(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
-        """One row of a fixed, parameterised SQL text: the hot path."""
+        """One row of a fixed, parameterised SQL text (`?` placeholders): the hot path."""
+        rows = await self.fetch_all(sql, params)
+        return rows[0] if rows else None
+
+    async def fetch_all(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        """The rows of a fixed, parameterised SQL text (`?` placeholders), below the ORM."""
         raise NotImplementedError
 
     async def ping(self) -> None:
@@ -102,6 +108,10 @@ class Store:
 class SqliteStore(Store):
     dialect = "sqlite"
     MAX_BATCH = 256
+    # Inline statements may run INLINE_BUDGET x INLINE_STEP virtual-machine steps (about a millisecond)
+    # before SQLite interrupts them; an interrupted read is run again on the reader pool.
+    INLINE_STEP = 1000
+    INLINE_BUDGET = 100
 
     def __init__(self, settings: Settings) -> None:
         url = sync_url(settings.database_url)
@@ -111,6 +121,9 @@ class SqliteStore(Store):
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
         self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sqlite-reader")
         self._hot: sqlite3.Connection | None = None
+        self._budget = 0
+        self.batches_committed = 0  # transactions the writer committed (each for one or more writes)
+        self.inline_interrupted = 0  # inline reads that ran out of budget and went to the reader pool
         self._pending: deque[_Unit] = deque()
         self._draining = False
 
@@ -132,8 +145,14 @@ class SqliteStore(Store):
             conn = sqlite3.connect(self._path, check_same_thread=False, timeout=5, isolation_level=None)
             _apply_pragmas(conn, None)
             conn.execute("PRAGMA query_only=ON")
+            conn.set_progress_handler(self._spend, self.INLINE_STEP)
             self._hot = conn
         return self._hot
+
+    def _spend(self) -> int:
+        """SQLite's progress handler on the inline connection: interrupt once the budget is spent."""
+        self._budget -= 1
+        return 1 if self._budget < 0 else 0
 
     async def write(self, fn: Callable[[Connection], T]) -> T:
         loop = asyncio.get_running_loop()
@@ -180,6 +199,7 @@ class SqliteStore(Store):
                     conn.rollback()
                     raise
                 conn.commit()
+                self.batches_committed += 1
         except Exception as error:  # the transaction itself failed: every unit in it failed
             outcomes = [(False, error)] * len(batch)
         for (_fn, future, loop), (ok, value) in zip(batch, outcomes, strict=True):
@@ -192,11 +212,28 @@ class SqliteStore(Store):
 
         return await asyncio.get_running_loop().run_in_executor(self._readers, run)
 
-    async def fetch_row(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
-        # Inline on the event loop: an indexed lookup on a WAL reader costs microseconds, far less
-        # than a hop to a thread and back.
-        row: tuple[Any, ...] | None = self._hot_connection().execute(sql, params).fetchone()
-        return row
+    async def fetch_all(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        # Inline on the event loop: an indexed read on a WAL reader costs microseconds, far less than a
+        # hop to a thread and back. The progress budget keeps a read that turns out long from stalling
+        # the loop: SQLite interrupts it, and the reader pool runs it instead.
+        self._budget = self.INLINE_BUDGET
+        try:
+            rows: list[tuple[Any, ...]] = self._hot_connection().execute(sql, params).fetchall()
+            return rows
+        except sqlite3.OperationalError as error:
+            if "interrupt" not in str(error):
+                raise
+            self.inline_interrupted += 1
+
+        def run() -> list[tuple[Any, ...]]:
+            raw = self._reader_engine.raw_connection()
+            try:
+                result: list[tuple[Any, ...]] = raw.cursor().execute(sql, params).fetchall()
+                return result
+            finally:
+                raw.close()
+
+        return await asyncio.get_running_loop().run_in_executor(self._readers, run)
 
     async def dispose(self) -> None:
         self._writer.shutdown(wait=True)
@@ -211,11 +248,13 @@ class SqliteStore(Store):
 class PostgresStore(Store):
     dialect = "postgresql"
 
-    def __init__(self, settings: Settings, pool_size: int = 10) -> None:
+    def __init__(self, settings: Settings, pool_size: int = 32) -> None:
+        # A pool as large as the concurrency it serves: overflow connections would be opened and
+        # closed per request under load.
         self.engine: AsyncEngine = create_async_engine(
             async_url(settings.database_url),
             pool_size=pool_size,
-            max_overflow=10,
+            max_overflow=8,
             json_serializer=json_text,
         )
 
@@ -227,20 +266,23 @@ class PostgresStore(Store):
         async with self.engine.connect() as conn:
             return await conn.run_sync(fn)
 
-    async def fetch_row(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
-        pg_sql = sql
-        for index in range(len(params)):
-            pg_sql = pg_sql.replace("?", f"${index + 1}", 1)
+    async def fetch_all(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         async with self.engine.connect() as conn:
             raw = await conn.get_raw_connection()
             driver = raw.driver_connection
             assert driver is not None
-            record = await driver.fetchrow(pg_sql, *params)
-            await conn.rollback()
-        return tuple(record) if record is not None else None
+            records = await driver.fetch(_numbered(sql), *params)
+        return [tuple(record) for record in records]
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+@functools.lru_cache(maxsize=256)
+def _numbered(sql: str) -> str:
+    """`?` placeholders as asyncpg's `$1, $2, ...` (the fixed SQL texts hold no `?` in literals)."""
+    parts = sql.split("?")
+    return "".join(f"{part}${index}" for index, part in enumerate(parts[:-1], 1)) + parts[-1]
 
 
 def create_store(settings: Settings) -> Store:

@@ -17,6 +17,7 @@ from app.errors import NotFound, PreconditionFailed
 from app.models import Customer, EventOutbox
 from app.patch import PatchFormat, apply_patch
 from app.query import CustomerQuery
+from app.query_plain import PlainQuery, plain_query
 from app.query_sql import order_by, where_clause
 from app.resource import indexed_columns, validate_customer, with_defaults
 
@@ -137,6 +138,9 @@ class CustomerService:
     async def list(self, query: CustomerQuery) -> CustomerPage:
         """One page of the customers matching the query and their total: at most two statements."""
         dialect = self.store.dialect
+        plain = plain_query(query, dialect)
+        if plain is not None:
+            return await self._list_plain(query, plain)
         condition = where_clause(query.filter, dialect) if query.filter is not None else None
 
         def run(conn: Connection) -> CustomerPage:
@@ -157,6 +161,15 @@ class CustomerService:
             return CustomerPage(records, total, query.offset, query.limit)
 
         return await self.store.read(run)
+
+    async def _list_plain(self, query: CustomerQuery, plain: PlainQuery) -> CustomerPage:
+        rows = await self.store.fetch_all(plain.rows_sql, plain.rows_params)
+        records = [CustomerRecord(row[1], row[2], row[3], row[0]) for row in rows]
+        if len(records) < query.limit and (records or query.offset == 0):
+            total = query.offset + len(records)
+        else:
+            total = (await self.store.fetch_all(plain.count_sql, plain.count_params))[0][0]
+        return CustomerPage(records, total, query.offset, query.limit)
 
     # -- writes --------------------------------------------------------------------------------
 

@@ -1,0 +1,79 @@
+"""The hot path of the collection: queries on indexed columns only, as fixed SQL text.
+
+Building and compiling a SQLAlchemy statement costs several times what SQLite needs to answer
+`engagedParty.id=X&limit=20`. When every criterion of a query is on an indexed column (`id`, `name`,
+`status`, `engagedParty.id`, `validFor.*`), the filter is ANDed criteria and the sort keys are such
+columns too, the SQL is written here from a fixed vocabulary: column names come from
+`app.query.COLUMNS`, operators from `_SQL_OPS`, and every value is a bound parameter. Any other query
+goes through `app.query_sql`. Both give the same answers (tests/test_query_plain.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from app.query import COLUMNS, And, Criterion, CustomerQuery, SortKey, checked, operand
+from app.query_sql import NOT_NULL
+
+_SQL_OPS = {"eq": "=", "ne": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+_DOC = {"sqlite": "doc", "postgresql": "doc::text"}
+
+
+@dataclass(frozen=True)
+class PlainQuery:
+    """The page and count statements of a query, with `?` placeholders, and their parameters."""
+
+    rows_sql: str
+    rows_params: tuple[Any, ...]
+    count_sql: str
+    count_params: tuple[Any, ...]
+
+
+def plain_query(query: CustomerQuery, dialect: str) -> PlainQuery | None:
+    """The query as fixed SQL text, or None when it needs the general compiler."""
+    criteria = _criteria(query)
+    if criteria is None or not all(COLUMNS.get(key.path) for key in query.sort):
+        return None
+    conditions: list[str] = []
+    params: list[Any] = []
+    for item in criteria:
+        _attribute, kind = checked(item)
+        column = COLUMNS[item.path]
+        values = [operand(kind, value) for value in item.values]
+        if item.op == "eq":
+            conditions.append(f"{column} IN ({', '.join('?' * len(values))})")
+        else:
+            sql_op = _SQL_OPS[item.op]
+            conditions.append("(" + " OR ".join(f"{column} {sql_op} ?" for _ in values) + ")")
+        params.extend(values)
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    order = ", ".join([*(_order_term(key) for key in query.sort), "seq"])
+    rows_sql = (
+        f"SELECT seq, id, version, {_DOC[dialect]} FROM customer{where} ORDER BY {order} LIMIT ? OFFSET ?"
+    )
+    return PlainQuery(
+        rows_sql,
+        (*params, query.limit, query.offset),
+        f"SELECT count(*) FROM customer{where}",
+        tuple(params),
+    )
+
+
+def _criteria(query: CustomerQuery) -> list[Criterion] | None:
+    """The criteria of an AND-only filter on indexed columns, or None."""
+    filter = query.filter
+    if filter is None:
+        return []
+    items = filter.items if isinstance(filter, And) else (filter,)
+    if not all(
+        isinstance(item, Criterion) and item.op in _SQL_OPS and item.path in COLUMNS for item in items
+    ):
+        return None
+    return list(items)  # type: ignore[arg-type]
+
+
+def _order_term(key: SortKey) -> str:
+    column = COLUMNS[key.path]
+    term = f"{column} {'DESC' if key.descending else 'ASC'}"
+    return term if column in NOT_NULL else f"{term} NULLS LAST"

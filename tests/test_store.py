@@ -1,0 +1,57 @@
+"""The store below the service: group commit on SQLite, inline reads and their fallback."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import Connection, text
+
+from app.db import SqliteStore, Store
+
+
+async def test_a_failing_unit_rolls_back_alone(store: Store) -> None:
+    await store.write(lambda conn: conn.execute(text("CREATE TABLE IF NOT EXISTS probe (n integer)")))
+
+    def insert(n: int):  # type: ignore[no-untyped-def]
+        def run(conn: Connection) -> int:
+            conn.execute(text("INSERT INTO probe (n) VALUES (:n)"), {"n": n})
+            if n % 3 == 0:
+                raise ValueError(f"unit {n} fails after writing")
+            return n
+
+        return run
+
+    outcomes = await asyncio.gather(*(store.write(insert(n)) for n in range(1, 31)), return_exceptions=True)
+    assert [o for o in outcomes if isinstance(o, ValueError)] and len(outcomes) == 30
+    assert [o for o in outcomes if not isinstance(o, Exception)] == [n for n in range(1, 31) if n % 3]
+    stored = await store.fetch_all("SELECT n FROM probe ORDER BY n", ())
+    assert [row[0] for row in stored] == [n for n in range(1, 31) if n % 3]
+
+
+async def test_sqlite_writes_are_grouped_into_few_commits(store: Store) -> None:
+    if not isinstance(store, SqliteStore):
+        pytest.skip("group commit is SQLite's")
+    await store.write(lambda conn: conn.execute(text("CREATE TABLE IF NOT EXISTS probe (n integer)")))
+    batches = store.batches_committed
+    await asyncio.gather(
+        *(
+            store.write(lambda conn, n=n: conn.execute(text("INSERT INTO probe VALUES (:n)"), {"n": n}))
+            for n in range(200)
+        )
+    )
+    assert (await store.fetch_all("SELECT count(*) FROM probe", ()))[0][0] == 200
+    assert 0 < store.batches_committed - batches < 200
+
+
+async def test_a_long_inline_read_moves_to_the_reader_pool(store: Store) -> None:
+    if not isinstance(store, SqliteStore):
+        pytest.skip("inline reads are SQLite's")
+    count = (
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000) "
+        "SELECT count(*) FROM n"
+    )
+    assert (await store.fetch_all(count, ())) == [(300000,)]
+    assert store.inline_interrupted == 1
+    assert (await store.fetch_all("SELECT 1", ())) == [(1,)]
+    assert store.inline_interrupted == 1
