@@ -48,12 +48,11 @@ def _single_fields(request: Request[Any, Any, Any]) -> CustomerQuery | None:
 
 def _link_header(request: Request[Any, Any, Any], base: str, page: CustomerPage) -> str:
     """RFC 8288 links to the first, previous, next and last pages of the same query."""
-    kept = [(k, v) for k, v in query_params(request) if k not in ("offset", "limit")]
-    url = base + "/customer"
+    kept = urlencode([(k, v) for k, v in query_params(request) if k not in ("offset", "limit")])
+    prefix = f"{base}/customer?{kept}&" if kept else f"{base}/customer?"
 
     def link(offset: int, rel: str) -> str:
-        query = urlencode([*kept, ("offset", str(offset)), ("limit", str(page.limit))])
-        return f'<{url}?{query}>; rel="{rel}"'
+        return f'<{prefix}offset={offset}&limit={page.limit}>; rel="{rel}"'
 
     last = max(0, ((page.total - 1) // page.limit) * page.limit)
     links = [link(0, "first")]

@@ -19,7 +19,7 @@ from app.db import Store, create_store
 from app.migrate import upgrade
 from app.settings import Settings
 
-PG_URL = os.environ.get("TMF629_TEST_DATABASE_URL")
+PG_URL = os.environ.get("TMF629_TEST_DATABASE_URL") or None
 BACKENDS = ["sqlite", "postgresql"]
 
 
