@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,6 +24,7 @@ from app.events_dispatch import Dispatcher
 from app.events_feed import EventFeed, PgNotifications
 from app.events_filter import parse_subscription_query
 from app.events_queue import now_utc
+from app.ids import new_id
 from app.models import EventOutbox, EventSubscription
 from app.settings import Settings
 
@@ -81,7 +81,7 @@ class HubService:
         if query is not None and not isinstance(query, str):
             raise Invalid("query must be a string, e.g. eventType=CustomerCreateEvent", field="query")
         parse_subscription_query(query)
-        subscription = Subscription(str(uuid.uuid4()), callback, query)
+        subscription = Subscription(new_id(), callback, query)
 
         def run(conn: Connection) -> None:
             # Events already in the outbox are not for this subscriber: it gets those committed after it.

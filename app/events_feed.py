@@ -35,6 +35,7 @@ logger = logging.getLogger("tmf629.events")
 OUTBOX = EventOutbox.__table__.c  # type: ignore[attr-defined]
 CHANNEL = "tmf629_event"
 READ_BATCH = 500
+IDLE_FOLLOW_SECONDS = 0.05
 
 
 class FeedOverflow(Exception):
@@ -160,6 +161,10 @@ class EventFeed:
             except Exception:  # the database is unreachable: try again on the next wake-up
                 logger.exception("the event feed could not read the outbox")
                 await asyncio.sleep(self._poll)
+            if not self._streams and not self._push:
+                # Nobody listens: follow the outbox lazily rather than once per commit under load.
+                # A listener arriving meanwhile is served from the cursor left here.
+                await asyncio.sleep(IDLE_FOLLOW_SECONDS)
 
     async def _read_notified(self) -> None:
         while self._notified:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,6 +13,7 @@ from sqlalchemy import Connection, Text, cast, delete, func, insert, select, typ
 
 from app.db import Store
 from app.errors import NotFound, PreconditionFailed
+from app.ids import new_id
 from app.models import Customer, EventOutbox
 from app.patch import PatchFormat, apply_patch
 from app.query import CustomerQuery
@@ -176,7 +176,7 @@ class CustomerService:
     async def create(self, body: Any, href_base: str) -> CustomerRecord:
         validate_customer(body)
         doc = with_defaults(body)
-        record = CustomerRecord(str(uuid.uuid4()), 1, dumps(doc))
+        record = CustomerRecord(new_id(), 1, dumps(doc))
         record.__dict__["document"] = doc
         now = _now()
         values = {
@@ -267,7 +267,7 @@ def _event(
     event_type: str, customer: dict[str, Any], at: datetime, field_path: str | None = None
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "eventId": str(uuid.uuid4()),
+        "eventId": new_id(),
         "eventTime": at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "eventType": event_type,
     }
