@@ -23,7 +23,7 @@ from tests.test_parity import FULL_REST
 
 class StatementCounter:
     """Counts every SQL statement a store sends: cursor executions on its SQLAlchemy engines, plus the
-    primary-key hot path (`fetch_row`), which bypasses SQLAlchemy."""
+    statements of the hot paths (`fetch_all`, under `fetch_row` too), which bypass SQLAlchemy."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -40,22 +40,22 @@ class StatementCounter:
 
     @contextmanager
     def counting(self) -> Iterator[StatementCounter]:
-        original = self.store.fetch_row
+        original = self.store.fetch_all
 
-        async def fetch_row(sql: str, params: tuple[Any, ...]) -> Any:
+        async def fetch_all(sql: str, params: tuple[Any, ...]) -> Any:
             self.count += 1
             return await original(sql, params)
 
         for engine in self.engines:
             event.listen(engine, "before_cursor_execute", self._on_execute)
-        self.store.fetch_row = fetch_row  # type: ignore[method-assign]
+        self.store.fetch_all = fetch_all  # type: ignore[method-assign]
         self.count = 0
         try:
             yield self
         finally:
             for engine in self.engines:
                 event.remove(engine, "before_cursor_execute", self._on_execute)
-            del self.store.fetch_row
+            del self.store.fetch_all
 
 
 @pytest.fixture
