@@ -70,6 +70,12 @@ class RequestGuard(MaskErrors):
         context.validation_rules = context.validation_rules + self.rules
         yield from super().on_operation()
 
+    def _process_result(self, result: object) -> None:
+        # MaskErrors tests results against a runtime-checkable Protocol, slow on every request.
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = self._process_errors(errors)  # type: ignore[attr-defined]
+
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
         context.graphql_document = _parse(context.query, **context.parse_options)
