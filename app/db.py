@@ -90,9 +90,8 @@ class Store:
         raise NotImplementedError
 
     async def fetch_row(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
-        """One row of a fixed, parameterised SQL text (`?` placeholders): the hot path."""
-        rows = await self.fetch_all(sql, params)
-        return rows[0] if rows else None
+        """The first row of a fixed, parameterised SQL text (`?` placeholders): the hot path."""
+        raise NotImplementedError
 
     async def fetch_all(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         """The rows of a fixed, parameterised SQL text (`?` placeholders), below the ORM."""
@@ -212,6 +211,12 @@ class SqliteStore(Store):
 
         return await asyncio.get_running_loop().run_in_executor(self._readers, run)
 
+    async def fetch_row(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        # A primary-key lookup: inline, and one step of the statement (fetchall would take a second).
+        self._budget = self.INLINE_BUDGET
+        row: tuple[Any, ...] | None = self._hot_connection().execute(sql, params).fetchone()
+        return row
+
     async def fetch_all(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         # Inline on the event loop: an indexed read on a WAL reader costs microseconds, far less than a
         # hop to a thread and back. The progress budget keeps a read that turns out long from stalling
@@ -265,6 +270,14 @@ class PostgresStore(Store):
     async def read(self, fn: Callable[[Connection], T]) -> T:
         async with self.engine.connect() as conn:
             return await conn.run_sync(fn)
+
+    async def fetch_row(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        async with self.engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            driver = raw.driver_connection
+            assert driver is not None
+            record = await driver.fetchrow(_numbered(sql), *params)
+        return tuple(record) if record is not None else None
 
     async def fetch_all(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         async with self.engine.connect() as conn:

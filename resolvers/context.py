@@ -10,14 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from litestar.connection import ASGIConnection
-from strawberry.dataloader import DataLoader
 from strawberry.litestar import BaseContext
 
-from app.errors import NotFound
 from app.events_feed import EventFeed
-from app.services import CustomerRecord, CustomerService
+from app.services import CustomerService
 from app.settings import Settings
 from app.urls import api_base
+from resolvers.loader import CustomerLoader
 
 
 class GraphQLContext(BaseContext, kw_only=True):
@@ -25,32 +24,12 @@ class GraphQLContext(BaseContext, kw_only=True):
     settings: Settings
     feed: EventFeed
     href_base: str
-    customer_loader: DataLoader[str, CustomerRecord | None]
+    customer_loader: CustomerLoader
 
 
 def href_base(request: ASGIConnection[Any, Any, Any, Any], settings: Settings) -> str:
     """The REST base URL customers' hrefs start with: the same rule as the REST door."""
     return api_base(settings, request.scope.get("scheme", "http"), request.headers)
-
-
-def customer_loader(
-    service: CustomerService, *, cache: bool = True
-) -> DataLoader[str, CustomerRecord | None]:
-    """Customers by id, one statement per batch (the primary-key hot path for a batch of one).
-
-    A websocket's context lives as long as the connection, across its operations: its loader batches
-    but does not cache, or a query would read what an earlier operation of the connection had loaded."""
-
-    async def load(ids: list[str]) -> list[CustomerRecord | None]:
-        if len(ids) == 1:
-            try:
-                return [await service.get(ids[0])]
-            except NotFound:
-                return [None]
-        found = await service.get_many(ids)
-        return [found.get(customer_id) for customer_id in ids]
-
-    return DataLoader(load_fn=load, cache=cache)
 
 
 def context_getter(service: CustomerService, settings: Settings, feed: EventFeed) -> Any:
@@ -62,7 +41,9 @@ def context_getter(service: CustomerService, settings: Settings, feed: EventFeed
             settings=settings,
             feed=feed,
             href_base=href_base(request, settings),
-            customer_loader=customer_loader(service, cache=request.scope["type"] == "http"),
+            # A websocket's context lives as long as the connection, across its operations: its loader
+            # batches but does not cache, or a query would read what an earlier operation had loaded.
+            customer_loader=CustomerLoader(service, cache=request.scope["type"] == "http"),
         )
 
     return get_context

@@ -24,11 +24,16 @@ def query_error(error: DomainError) -> GraphQLError:
     return GraphQLError(error.message, extensions=extensions)
 
 
+def is_lone_root_field(info: Info[GraphQLContext, None]) -> bool:
+    """Whether the operation selects this one field at its root (no alias, no fragment beside it)."""
+    return len(info.operation.selection_set.selections) == 1 and len(info.path.as_list()) == 1
+
+
 @strawberry.type
 class Query:
     @strawberry.field(description="The customer with this id, or null when there is none")
     async def customer(self, info: Info[GraphQLContext, None], id: strawberry.ID) -> Customer | None:
-        record = await info.context.customer_loader.load(id)
+        record = await info.context.customer_loader.load(id, alone=is_lone_root_field(info))
         return None if record is None else Customer.from_model(record, info.context.href_base)
 
     @strawberry.field(description="Customers matching `where`, in `orderBy` order (then creation order)")

@@ -3,7 +3,7 @@ GraphiQL and introspection switches."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -23,7 +23,7 @@ from tests.test_parity import FULL_REST
 
 class StatementCounter:
     """Counts every SQL statement a store sends: cursor executions on its SQLAlchemy engines, plus the
-    statements of the hot paths (`fetch_all`, under `fetch_row` too), which bypass SQLAlchemy."""
+    statements of the hot paths (`fetch_row`, `fetch_all`), which bypass SQLAlchemy."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -40,21 +40,24 @@ class StatementCounter:
 
     @contextmanager
     def counting(self) -> Iterator[StatementCounter]:
-        original = self.store.fetch_all
+        def counted(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+            async def run(sql: str, params: tuple[Any, ...]) -> Any:
+                self.count += 1
+                return await method(sql, params)
 
-        async def fetch_all(sql: str, params: tuple[Any, ...]) -> Any:
-            self.count += 1
-            return await original(sql, params)
+            return run
 
         for engine in self.engines:
             event.listen(engine, "before_cursor_execute", self._on_execute)
-        self.store.fetch_all = fetch_all  # type: ignore[method-assign]
+        self.store.fetch_row = counted(self.store.fetch_row)  # type: ignore[method-assign]
+        self.store.fetch_all = counted(self.store.fetch_all)  # type: ignore[method-assign]
         self.count = 0
         try:
             yield self
         finally:
             for engine in self.engines:
                 event.remove(engine, "before_cursor_execute", self._on_execute)
+            del self.store.fetch_row
             del self.store.fetch_all
 
 
@@ -96,6 +99,12 @@ async def test_statements_per_request_do_not_grow_with_the_page(server: LiveServ
         data = await gql(server, f"{{ {aliases} }} fragment All on Customer {{ {CUSTOMER_FIELDS} }}")
     assert [data[f"c{i}"]["id"] for i in range(20)] == ids
     assert counter.count == 1, "twenty customers by id: one batched statement"
+    with counter.counting():
+        data = await gql(
+            server,
+            f'{{ customer(id: "{ids[0]}") {{ ...All }} }} fragment All on Customer {{ {CUSTOMER_FIELDS} }}',
+        )
+    assert data["customer"]["id"] == ids[0] and counter.count == 1, "one customer by id: one statement"
 
 
 async def test_alias_bombs_and_huge_documents_are_refused_before_running(server: LiveServer) -> None:
