@@ -38,7 +38,7 @@ lint: install
 	$(BIN)/ruff format --check app rest schema resolvers tests bench migrations
 
 bench: install
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules tmf629.db tmf629.db-wal tmf629.db-shm

@@ -1,0 +1,74 @@
+"""One request per scenario before it is measured: a fast wrong answer must not pass for a fast one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.data import API_PATH, GRAPHQL_QUERY
+
+
+class CheckFailed(RuntimeError):
+    pass
+
+
+class Skip(Exception):
+    pass
+
+
+def _expect(response: httpx.Response, *statuses: int) -> None:
+    if response.status_code not in statuses:
+        raise CheckFailed(
+            f"{response.request.method} {response.request.url.raw_path.decode()} answered "
+            f"{response.status_code}, expected {'/'.join(map(str, statuses))}: {response.text[:300]}"
+        )
+
+
+def customer(base: str, customer_id: str) -> None:
+    response = httpx.get(f"{base}{API_PATH}/customer/{customer_id}", timeout=10)
+    _expect(response, 200)
+    body = response.json()
+    if body.get("id") != customer_id or not body.get("engagedParty"):
+        raise CheckFailed(f"GET /customer/{customer_id} answered another customer: {response.text[:300]}")
+
+
+def page(base: str, party: str, expected_total: int) -> None:
+    """The filtered page: 20 customers of that engaged party, and their total in X-Total-Count."""
+    response = httpx.get(
+        f"{base}{API_PATH}/customer", params={"engagedParty.id": party, "limit": "20"}, timeout=30
+    )
+    _expect(response, 200, 206)
+    items = response.json()
+    total = response.headers.get("x-total-count")
+    if total != str(expected_total):
+        raise CheckFailed(f"X-Total-Count is {total!r}, expected {expected_total} (1% of the customers)")
+    if len(items) != min(20, expected_total) or any(c["engagedParty"]["id"] != party for c in items):
+        raise CheckFailed(f"the page does not hold {min(20, expected_total)} customers of {party}")
+
+
+def create(base: str, body_file: Path) -> None:
+    response = httpx.post(
+        f"{base}{API_PATH}/customer",
+        content=body_file.read_bytes().strip(),
+        headers={"content-type": "application/json"},
+        timeout=10,
+    )
+    _expect(response, 201)
+
+
+def graphql(base: str, customer_id: str) -> None:
+    """The GraphQL query answers that customer; Skip while the service has no /graphql yet."""
+    response = httpx.post(
+        f"{base}/graphql", json={"query": GRAPHQL_QUERY, "variables": {"id": customer_id}}, timeout=10
+    )
+    if response.status_code == 404:
+        raise Skip("SKIP: the service has no /graphql endpoint yet (404)")
+    _expect(response, 200)
+    body: dict[str, Any] = response.json()
+    if body.get("errors"):
+        raise CheckFailed(f"GraphQL answered errors: {body['errors'][0].get('message')}")
+    found = (body.get("data") or {}).get("customer") or {}
+    if found.get("id") != customer_id:
+        raise CheckFailed(f"GraphQL customer(id) answered {response.text[:300]}")
