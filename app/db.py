@@ -97,6 +97,10 @@ class Store:
         """The rows of a fixed, parameterised SQL text (`?` placeholders), below the ORM."""
         raise NotImplementedError
 
+    async def fetch_count(self, sql: str, params: tuple[Any, ...]) -> int:
+        """The single integer a `SELECT count(*) ...` text answers."""
+        return int((await self.fetch_all(sql, params))[0][0])
+
     async def ping(self) -> None:
         await self.read(lambda conn: conn.execute(text("SELECT 1")).scalar())
 
@@ -111,6 +115,7 @@ class SqliteStore(Store):
     # before SQLite interrupts them; an interrupted read is run again on the reader pool.
     INLINE_STEP = 1000
     INLINE_BUDGET = 100
+    MAX_COUNTS = 4096
 
     def __init__(self, settings: Settings) -> None:
         url = sync_url(settings.database_url)
@@ -121,6 +126,8 @@ class SqliteStore(Store):
         self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sqlite-reader")
         self._hot: sqlite3.Connection | None = None
         self._budget = 0
+        self._counts: dict[tuple[str, tuple[Any, ...]], int] = {}
+        self._counts_version: int | None = None
         self.batches_committed = 0  # transactions the writer committed (each for one or more writes)
         self.inline_interrupted = 0  # inline reads that ran out of budget and went to the reader pool
         self._pending: deque[_Unit] = deque()
@@ -216,6 +223,22 @@ class SqliteStore(Store):
         self._budget = self.INLINE_BUDGET
         row: tuple[Any, ...] | None = self._hot_connection().execute(sql, params).fetchone()
         return row
+
+    async def fetch_count(self, sql: str, params: tuple[Any, ...]) -> int:
+        """Counts are remembered until the database changes. `PRAGMA data_version` on the inline
+        connection moves with every commit of any other connection, this process's writer and other
+        processes alike, so a remembered count is always the current one. Counting the matches of a
+        filter costs in proportion to their number; a page of them does not."""
+        version = self._hot_connection().execute("PRAGMA data_version").fetchone()[0]
+        if version != self._counts_version or len(self._counts) >= self.MAX_COUNTS:
+            self._counts.clear()
+            self._counts_version = version
+        key = (sql, params)
+        count = self._counts.get(key)
+        if count is None:
+            count = await super().fetch_count(sql, params)
+            self._counts[key] = count
+        return count
 
     async def fetch_all(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         # Inline on the event loop: an indexed read on a WAL reader costs microseconds, far less than a

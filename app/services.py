@@ -168,7 +168,7 @@ class CustomerService:
         if len(records) < query.limit and (records or query.offset == 0):
             total = query.offset + len(records)
         else:
-            total = (await self.store.fetch_all(plain.count_sql, plain.count_params))[0][0]
+            total = await self.store.fetch_count(plain.count_sql, plain.count_params)
         return CustomerPage(records, total, query.offset, query.limit)
 
     # -- writes --------------------------------------------------------------------------------

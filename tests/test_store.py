@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 
 import pytest
 from sqlalchemy import Connection, text
@@ -55,3 +56,20 @@ async def test_a_long_inline_read_moves_to_the_reader_pool(store: Store) -> None
     assert store.inline_interrupted == 1
     assert (await store.fetch_all("SELECT 1", ())) == [(1,)]
     assert store.inline_interrupted == 1
+
+
+async def test_counts_follow_every_commit(store: Store) -> None:
+    await store.write(lambda conn: conn.execute(text("CREATE TABLE IF NOT EXISTS probe (n integer)")))
+    counting = "SELECT count(*) FROM probe WHERE n >= ?"
+    assert await store.fetch_count(counting, (0,)) == 0
+    await store.write(lambda conn: conn.execute(text("INSERT INTO probe VALUES (1), (2)")))
+    assert await store.fetch_count(counting, (0,)) == 2
+    assert await store.fetch_count(counting, (2,)) == 1
+    if isinstance(store, SqliteStore):  # a commit by another process's connection is seen too
+        other = sqlite3.connect(store._path)
+        other.execute("INSERT INTO probe VALUES (3)")
+        other.commit()
+        other.close()
+    else:
+        await store.write(lambda conn: conn.execute(text("INSERT INTO probe VALUES (3)")))
+    assert await store.fetch_count(counting, (0,)) == 3
