@@ -79,3 +79,34 @@ def test_values_never_reach_the_sql_text() -> None:
     assert plain is not None
     assert hostile not in plain.rows_sql and hostile not in plain.count_sql
     assert plain.rows_params == (hostile, hostile, 10, 0) and plain.count_params == (hostile, hostile)
+
+
+async def test_indexed_filters_use_their_index(store: Store) -> None:
+    docs = {f"c{index:03d}": random_customer(random.Random(index)) for index in range(200)}
+    await insert_customers(store, docs)
+    cases = [
+        ([("engagedParty.id", "p2")], "ix_customer_engaged_party_id"),
+        ([("status", "Approved,Pending")], "ix_customer_status"),
+        ([("name", "x")], "ix_customer_name"),
+    ]
+    for params, index in cases:
+        plain = plain_query(parse_rest_query(params, default_limit=20, max_limit=20), store.dialect)
+        assert plain is not None
+        for sql, values in ((plain.rows_sql, plain.rows_params), (plain.count_sql, plain.count_params)):
+            if store.dialect == "sqlite":
+                rows = await store.fetch_all(f"EXPLAIN QUERY PLAN {sql}", values)
+                plan = " ".join(str(row[-1]) for row in rows)
+            else:
+                plan = await store.write(lambda conn, sql=sql, values=values: _pg_plan(conn, sql, values))
+            assert index in plan, (params, plan)
+
+
+def _pg_plan(conn, sql: str, values: tuple) -> str:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    conn.execute(text("SET LOCAL enable_seqscan = off"))
+    names = {f"p{i}": value for i, value in enumerate(values)}
+    numbered = sql
+    for name in names:
+        numbered = numbered.replace("?", f":{name}", 1)
+    return " ".join(row[0] for row in conn.execute(text(f"EXPLAIN {numbered}"), names))

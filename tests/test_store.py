@@ -73,3 +73,18 @@ async def test_counts_follow_every_commit(store: Store) -> None:
     else:
         await store.write(lambda conn: conn.execute(text("INSERT INTO probe VALUES (3)")))
     assert await store.fetch_count(counting, (0,)) == 3
+
+
+async def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(store: Store) -> None:
+    if not isinstance(store, SqliteStore):
+        pytest.skip("SQLite pragmas")
+    for run in (store.read, store.write):
+        pragmas = await run(
+            lambda conn: tuple(
+                conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+                for name in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")
+            )
+        )
+        assert pragmas == ("wal", 1, 5000, 1)  # synchronous=1 is NORMAL
+    inline = await store.fetch_all("PRAGMA journal_mode", ())
+    assert inline == [("wal",)]
