@@ -17,7 +17,7 @@ from rest.customer import CustomerController
 from rest.errors import EXCEPTION_HANDLERS
 from rest.health import health
 from rest.hub import HubController
-from rest.listener import ListenerController
+from rest.listener import listener_router
 from rest.wire import API_PATH
 
 EXPOSED_HEADERS = ["X-Total-Count", "X-Result-Count", "Link", "ETag", "Location"]
@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             CustomerController,
             HubController,
-            ListenerController,
+            listener_router,
             health,
             graphql_controller(settings, customer_service, events.feed),
         ],

@@ -9,43 +9,9 @@ import httpx
 
 from tests.conftest import LiveServer
 from tests.test_graphql import CUSTOMER_FIELDS, create, customers_query, gql, to_tmf
+from tests.test_rest_customer import FULL
 
-FULL_REST: dict[str, Any] = {
-    "name": "Sun Telecom",
-    "status": "Approved",
-    "statusReason": "Checked",
-    "account": [
-        {"id": "A1", "name": "Main account", "description": "billing", "@referredType": "BillingAccount"}
-    ],
-    "agreement": [{"id": "AG1", "name": "Framework"}],
-    "characteristic": [
-        {"name": "segment", "value": "gold", "valueType": "string"},
-        {"name": "seats", "value": 12},
-    ],
-    "contactMedium": [
-        {
-            "mediumType": "email",
-            "preferred": True,
-            "characteristic": {"emailAddress": "ops@sun.example", "contactType": "work"},
-            "validFor": {"startDateTime": "2024-01-01T00:00:00Z"},
-        }
-    ],
-    "creditProfile": [
-        {
-            "creditProfileDate": "2024-02-01T10:00:00+02:00",
-            "creditRiskRating": 3,
-            "creditScore": 710,
-            "validFor": {"startDateTime": "2024-02-01T00:00:00Z", "endDateTime": "2025-02-01T00:00:00Z"},
-        }
-    ],
-    "engagedParty": {"id": "ORG-1", "name": "Sun", "@referredType": "Organization"},
-    "paymentMethod": [{"id": "PM1", "name": "card", "@referredType": "BankCard"}],
-    "relatedParty": [{"id": "IND-9", "role": "accountManager", "@referredType": "Individual"}],
-    "validFor": {"startDateTime": "2024-01-01T00:00:00Z", "endDateTime": "2030-01-01T00:00:00+01:00"},
-    "@baseType": "PartyRole",
-    "@schemaLocation": "https://schemas.example/customer.json",
-    "x-tier": {"level": 2},
-}
+FULL_REST: dict[str, Any] = FULL
 
 ONE = f"query One($id: ID!) {{ customer(id: $id) {{ {CUSTOMER_FIELDS} }} }}"
 
