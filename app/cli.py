@@ -14,7 +14,7 @@ def _serve(settings: Settings) -> None:
     import uvicorn
 
     uvicorn.run(
-        "app.main:create_app",
+        "app.main:serve_app",
         factory=True,
         host=settings.host,
         port=settings.port,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
@@ -79,4 +81,21 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app.state.store = store
     app.state.customer_service = customer_service
     app.state.events = events
+    return app
+
+
+def serve_app() -> Litestar:
+    """The app `tmf629 serve` runs: create_app, plus a process-wide GC setting a server wants.
+
+    Once started, everything the app keeps for its lifetime (modules, schema, routes, engines) is
+    moved out of the garbage collector's sight (`gc.freeze`), so the collections that request garbage
+    triggers no longer walk it: measured, a tenth of a small GraphQL query's cost. Tests build apps
+    with create_app and leave the collector alone."""
+    app = create_app()
+
+    async def freeze() -> None:
+        gc.collect()
+        gc.freeze()
+
+    app.on_startup.append(freeze)
     return app
