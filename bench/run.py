@@ -170,13 +170,15 @@ class Bench:
             run = partial(self.throughput, f"{base}/graphql", POST_SCRIPT, graphql_body)
             attempt(graphql, run, ceiling=True)
 
-        # The Litestar ceiling is measured before and after the service, and their mean is used: on a
+        # Each ceiling is measured before and after the service, and the mean of the two is used: on a
         # shared machine, the load drifts during a run.
         print("  ceiling: bare Litestar", flush=True)
         self.on(self.ceiling("bench.ceiling_litestar"), litestar_rows, litestar)
+        print("  ceiling: bare Strawberry", flush=True)
+        self.on(self.ceiling("bench.ceiling_strawberry"), [graphql], strawberry)
         self.on(self.app(seeder), rows, service)
         if graphql.result is not None:
-            print("  ceiling: bare Strawberry", flush=True)
+            print("  ceiling: bare Strawberry, again", flush=True)
             self.on(self.ceiling("bench.ceiling_strawberry"), [graphql], strawberry)
         print("  ceiling: bare Litestar, again", flush=True)
         self.on(self.ceiling("bench.ceiling_litestar"), litestar_rows, litestar)

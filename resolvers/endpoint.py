@@ -13,7 +13,9 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError, NoSchemaIntrospectionCustomRule, parse
-from litestar import Controller
+from litestar import Controller, Response
+from litestar.background_tasks import BackgroundTasks
+from litestar.di import Provide
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.litestar import make_graphql_controller
 from strawberry.schema.config import StrawberryConfig
@@ -111,7 +113,7 @@ def graphql_controller(settings: Settings, service: CustomerService, feed: Event
     """POST and GET /graphql over `service`, subscriptions to `feed` over a graphql-transport-ws websocket
     on the same path; GraphiQL for browsers while introspection is on. Pages on other origins may open the
     websocket when CORS lets them call the API (`cors_origins`)."""
-    return make_graphql_controller(
+    controller = make_graphql_controller(
         build_schema(settings),
         path=GRAPHQL_PATH,
         context_getter=context_getter(service, settings, feed),
@@ -119,3 +121,14 @@ def graphql_controller(settings: Settings, service: CustomerService, feed: Event
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         allowed_origins=settings.cors_origin_list,
     )
+
+    class CustomerGraphQLController(controller):  # type: ignore[valid-type,misc]
+        # Strawberry provides the sub-response (headers and cookies resolvers may set) through a thread
+        # on every request; building an empty Response needs none.
+        dependencies = {**controller.dependencies, "response": Provide(sub_response, sync_to_thread=False)}
+
+    return CustomerGraphQLController
+
+
+def sub_response() -> Response[Any]:
+    return Response({}, background=BackgroundTasks([]))
