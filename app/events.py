@@ -24,7 +24,7 @@ from app.events_dispatch import Dispatcher
 from app.events_feed import EventFeed, PgNotifications
 from app.events_filter import parse_subscription_query
 from app.events_queue import now_utc
-from app.ids import new_id
+from app.ids import new_id, storable
 from app.models import EventOutbox, EventSubscription
 from app.settings import Settings
 
@@ -59,7 +59,11 @@ def validate_callback(value: Any) -> str:
         parts.port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError as error:
         raise Invalid(f"callback is not a valid URL: {error}", field="callback") from error
-    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or any(c.isspace() or not c.isprintable() for c in value)
+    ):
         raise Invalid(f"callback '{value}' is not a valid http(s) URL", field="callback")
     return value
 
@@ -100,6 +104,8 @@ class HubService:
         return subscription
 
     async def get(self, subscription_id: str) -> Subscription:
+        if not storable(subscription_id):
+            raise NotFound(f"No hub subscription with id '{subscription_id}'")
         row = await self.store.read(
             lambda conn: conn.execute(
                 select(SUBSCRIPTION.id, SUBSCRIPTION.callback, SUBSCRIPTION.query).where(
@@ -113,6 +119,8 @@ class HubService:
 
     async def unsubscribe(self, subscription_id: str) -> None:
         """Delete the subscription; its undelivered events go with it."""
+        if not storable(subscription_id):
+            raise NotFound(f"No hub subscription with id '{subscription_id}'")
         deleted = await self.store.write(
             lambda conn: (
                 conn.execute(delete(SUBSCRIPTION_TABLE).where(SUBSCRIPTION.id == subscription_id)).rowcount

@@ -25,3 +25,9 @@ def new_id() -> str:
         raw = _buffer[_used : _used + 16]
         _used += 16
     return str(uuid.UUID(bytes=raw, version=4))
+
+
+def storable(identifier: str) -> bool:
+    """Whether an identifier could be stored at all. One holding NUL names nothing; PostgreSQL would
+    refuse the statement rather than find no row, so it is answered as unknown before any SQL."""
+    return "\x00" not in identifier

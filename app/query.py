@@ -178,6 +178,8 @@ def _coerce(kind: Kind, value: Any, field: str) -> Any:
 
     if isinstance(value, str) and value == "":
         raise InvalidQuery(f"'{field}' has an empty value", field=field)
+    if isinstance(value, str) and "\x00" in value:
+        raise InvalidQuery(f"'{field}' contains the NUL character (\\u0000)", field=field)
     if kind is Kind.STRING:
         if not isinstance(value, str):
             raise bad("a string")

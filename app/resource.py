@@ -193,6 +193,30 @@ class _Checker:
             self.fail(path, f"'{path}' must be an RFC 3339 date-time, e.g. 2024-01-31T12:00:00Z")
 
 
+NUL = "\x00"
+
+
+def nul_path(value: Any, path: str = "") -> str | None:
+    """The path of the first member name or string holding the NUL character, or None. PostgreSQL's
+    text and jsonb cannot hold it, so it is refused whatever the database, and both behave alike."""
+    if isinstance(value, str):
+        return path if NUL in value else None
+    if isinstance(value, dict):
+        for name, member in value.items():
+            inner = f"{path}.{name}" if path else str(name)
+            if NUL in name:
+                return inner
+            found = nul_path(member, inner)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = nul_path(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
 def validate_customer(doc: Any) -> None:
     """Raise Invalid, naming the first offending attribute path, unless `doc` is a valid Customer.
 
@@ -203,6 +227,9 @@ def validate_customer(doc: Any) -> None:
     for name in SERVER_OWNED:
         if name in doc:
             raise Invalid(f"'{name}' is set by the server and cannot be given", field=name)
+    where = nul_path(doc)
+    if where is not None:
+        raise Invalid(f"'{where}' contains the NUL character (\\u0000), which cannot be stored", field=where)
     checker = _Checker()
     checker.check_object(CUSTOMER, doc, "")
     if checker.errors:

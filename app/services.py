@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Text, cast, delete, func, insert, select, typ
 
 from app.db import Store
 from app.errors import NotFound, PreconditionFailed
-from app.ids import new_id
+from app.ids import new_id, storable
 from app.models import Customer, EventOutbox
 from app.patch import PatchFormat, apply_patch
 from app.query import CustomerQuery
@@ -117,7 +117,7 @@ class CustomerService:
     # -- reads ---------------------------------------------------------------------------------
 
     async def get(self, customer_id: str) -> CustomerRecord:
-        row = await self.store.fetch_row(self._hot_sql, (customer_id,))
+        row = await self.store.fetch_row(self._hot_sql, (customer_id,)) if storable(customer_id) else None
         if row is None:
             raise NotFound(f"No customer with id '{customer_id}'")
         return CustomerRecord(customer_id, row[1], row[0])
@@ -125,11 +125,11 @@ class CustomerService:
     async def get_many(self, customer_ids: Sequence[str]) -> dict[str, CustomerRecord]:
         """Customers by id, in one statement (DataLoader batches)."""
 
+        wanted = [customer_id for customer_id in customer_ids if storable(customer_id)]
+
         def run(conn: Connection) -> dict[str, CustomerRecord]:
             rows = conn.execute(
-                select(CUSTOMER.id, CUSTOMER.version, self._doc_text).where(
-                    CUSTOMER.id.in_(list(customer_ids))
-                )
+                select(CUSTOMER.id, CUSTOMER.version, self._doc_text).where(CUSTOMER.id.in_(wanted))
             )
             return {row[0]: CustomerRecord(row[0], row[1], row[2]) for row in rows}
 
@@ -245,6 +245,8 @@ class CustomerService:
 
     def _locked(self, conn: Connection, customer_id: str, if_match: str | None) -> CustomerRecord:
         """The current customer, locked for the rest of the transaction; checks If-Match."""
+        if not storable(customer_id):
+            raise NotFound(f"No customer with id '{customer_id}'")
         row = conn.execute(
             select(CUSTOMER.version, self._doc_text).where(CUSTOMER.id == customer_id).with_for_update()
         ).first()

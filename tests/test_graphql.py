@@ -247,3 +247,14 @@ async def test_get_runs_queries(server: LiveServer) -> None:
         response = await http.get(f"{server.url}/graphql", params={"query": "{ customers { totalCount } }"})
     assert response.status_code == 200
     assert response.json() == {"data": {"customers": {"totalCount": 1}}}
+
+
+async def test_nul_characters_are_refused_or_unknown(server: LiveServer) -> None:
+    refused = (await gql(server, CREATE, {"input": {**MOON_INPUT, "name": "a\u0000b"}}))["createCustomer"]
+    assert refused["__typename"] == "ValidationError" and refused["field"] == "name"
+    one = await gql(server, "query($id: ID!) { customer(id: $id) { id } }", {"id": "a\u0000b"})
+    assert one == {"customer": None}
+    where = await gql(
+        server, 'query { customers(where: {name: {eq: "a\\u0000b"}}) { totalCount } }', errors=True
+    )
+    assert "NUL" in where["errors"][0]["message"]

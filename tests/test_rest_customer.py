@@ -204,3 +204,21 @@ async def test_health_and_openapi(server: LiveServer) -> None:
             "deleteCustomer",
         } <= operations
         assert (await http.get("/tmf-api/customerManagement/v4/docs/swagger")).status_code == 200
+
+
+async def test_nul_characters_are_refused_or_unknown_on_every_database(client: httpx.AsyncClient) -> None:
+    body = {**MOON, "name": "a\u0000b"}
+    assert_tmf_error(await client.post("/customer", json=body), 400, "'name'")
+    extension = {**MOON, "x-note": {"k\u0000": "v"}}
+    assert_tmf_error(await client.post("/customer", json=extension), 400, "x-note.k")
+    created = await create(client)
+    patched = await client.patch(f"/customer/{created['id']}", json={"statusReason": "\u0000"})
+    assert_tmf_error(patched, 400, "statusReason")
+    assert_tmf_error(await client.get("/customer/a%00b"), 404)
+    assert_tmf_error(await client.patch("/customer/a%00b", json={"name": "x"}), 404)
+    assert_tmf_error(await client.delete("/customer/a%00b"), 404)
+    for params in ({"name": "a\u0000b"}, {"account.id": "\u0000"}, {"validFor.startDateTime": "\u0000"}):
+        assert_tmf_error(await client.get("/customer", params=params), 400, "NUL")
+    assert_tmf_error(await client.post("/hub", json={"callback": "http://listener.example/\u0000"}), 400)
+    assert_tmf_error(await client.get("/hub/a%00b"), 404)
+    assert_tmf_error(await client.delete("/hub/a%00b"), 404)
