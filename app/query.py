@@ -302,13 +302,13 @@ def parse_rest_query(
             f"At most {MAX_CRITERIA} filter criteria are allowed", field=list(groups.values())[-1][0]
         )
     criteria = [criterion(path, op, values, param=name) for (path, op), (name, values) in groups.items()]
-    limit = _integer(single.get("limit"), "limit", default_limit, minimum=1)
+    limit = _integer(single.get("limit"), "limit", default_limit, minimum=1, maximum=max_limit)
     return CustomerQuery(
         filter=None if not criteria else criteria[0] if len(criteria) == 1 else And(tuple(criteria)),
         fields=None if fields is None else tuple(dict.fromkeys(fields)),
         sort=tuple(_sort_key(item) for item in _items(single["sort"], "sort")) if "sort" in single else (),
         offset=_integer(single.get("offset"), "offset", 0, minimum=0),
-        limit=min(limit, max_limit),
+        limit=limit,
     )
 
 
@@ -328,11 +328,16 @@ def _items(value: str, field: str, *, strip: bool = True) -> list[str]:
     return items
 
 
-def _integer(text: str | None, field: str, default: int, *, minimum: int) -> int:
+def _integer(text: str | None, field: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
+    """A paging number: above `maximum` it is capped to it (limit); above INT64 without one, refused."""
     if text is None:
         return default
-    if not re.fullmatch(r"[+-]?\d{1,19}", text.strip()) or not minimum <= int(text) <= INT64:
+    if not re.fullmatch(r"[+-]?\d{1,40}", text.strip()) or int(text) < minimum:
         raise InvalidQuery(f"'{field}' must be an integer of at least {minimum}", field=field)
+    if maximum is not None:
+        return min(int(text), maximum)
+    if int(text) > INT64:
+        raise InvalidQuery(f"'{field}' must be at most {INT64}", field=field)
     return int(text)
 
 

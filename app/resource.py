@@ -137,7 +137,8 @@ def parse_datetime(text: str) -> datetime | None:
         text = f"{head}.{frac}"
     try:
         value = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
-    except ValueError:
+        value.astimezone(UTC)  # an instant before year 1 or after 9999 in UTC has no place in time order
+    except (ValueError, OverflowError):
         return None
     return value
 

@@ -114,3 +114,14 @@ async def test_public_url_and_forwarded_headers(settings: Settings, store: objec
             assert untrusted["href"].startswith(proxied.url)
     finally:
         proxied.stop()
+
+
+async def test_extreme_paging_and_instants(client: httpx.AsyncClient) -> None:
+    await create(client)
+    huge = await client.get("/customer", params={"limit": "9" * 30})
+    assert huge.status_code == 200 and huge.headers["x-result-count"] == "1"
+    assert_tmf_error(await client.get("/customer", params={"offset": "9" * 30}), 400, "offset")
+    for instant in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"):
+        assert_tmf_error(await client.get("/customer", params={"validFor.startDateTime.gt": instant}), 400)
+        body = {**MOON, "validFor": {"startDateTime": instant}}
+        assert_tmf_error(await client.post("/customer", json=body), 400, "validFor.startDateTime")
