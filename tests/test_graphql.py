@@ -258,3 +258,10 @@ async def test_nul_characters_are_refused_or_unknown(server: LiveServer) -> None
         server, 'query { customers(where: {name: {eq: "a\\u0000b"}}) { totalCount } }', errors=True
     )
     assert "NUL" in where["errors"][0]["message"]
+
+
+async def test_integers_beyond_64_bits_are_refused(server: LiveServer) -> None:
+    wide = {**MOON_INPUT, "characteristic": [{"name": "seats", "value": 2**70}]}
+    refused = (await gql(server, CREATE, {"input": wide}))["createCustomer"]
+    assert refused["__typename"] == "ValidationError", refused
+    assert refused["field"] == "characteristic[0].value" and "64 bits" in refused["message"]
