@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -141,3 +142,19 @@ async def server(settings: Settings, store: Store) -> AsyncIterator[LiveServer]:
 async def client(server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=server.api, timeout=30) as http:
         yield http
+
+
+@pytest.fixture
+async def make_server(settings: Settings, store: Store) -> AsyncIterator[Callable[..., LiveServer]]:
+    """Live servers over the test database with some settings changed."""
+    started: list[LiveServer] = []
+
+    def make(**overrides: Any) -> LiveServer:
+        live = LiveServer(settings.model_copy(update=overrides))
+        live.start()
+        started.append(live)
+        return live
+
+    yield make
+    for live in started:
+        live.stop()

@@ -3,18 +3,16 @@ GraphiQL and introspection switches."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
-import pytest
 from graphql import get_introspection_query
 from sqlalchemy import Engine, event
 
 from app.db import Store
 from app.services import CustomerService
-from app.settings import Settings
 from tests.conftest import LiveServer
 from tests.test_graphql import CUSTOMER_FIELDS, create, customers_query, gql
 from tests.test_graphql_mutations import FULL_INPUT
@@ -59,22 +57,6 @@ class StatementCounter:
                 event.remove(engine, "before_cursor_execute", self._on_execute)
             del self.store.fetch_row
             del self.store.fetch_all
-
-
-@pytest.fixture
-async def make_server(settings: Settings, store: Store) -> AsyncIterator[Callable[..., LiveServer]]:
-    """Live servers over the test database with some settings changed."""
-    started: list[LiveServer] = []
-
-    def make(**overrides: Any) -> LiveServer:
-        live = LiveServer(settings.model_copy(update=overrides))
-        live.start()
-        started.append(live)
-        return live
-
-    yield make
-    for live in started:
-        live.stop()
 
 
 async def test_statements_per_request_do_not_grow_with_the_page(server: LiveServer, store: Store) -> None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import httpx
 import pytest
 
-from app.settings import Settings
 from tests.conftest import LiveServer
 from tests.test_rest_customer import MOON, assert_tmf_error, create
 
@@ -61,19 +61,15 @@ async def test_query_errors_name_the_parameter(
     assert_tmf_error(await client.get("/customer", params=params), 400, named)
 
 
-async def test_limit_is_capped_to_the_maximum(settings: Settings, store: object) -> None:
-    live = LiveServer(settings.model_copy(update={"max_limit": 3, "default_limit": 2}))
-    live.start()
-    try:
-        async with httpx.AsyncClient(base_url=live.api) as http:
-            for index in range(5):
-                await create(http, {**MOON, "name": f"C{index}"})
-            default = await http.get("/customer")
-            assert default.status_code == 206 and default.headers["x-result-count"] == "2"
-            capped = await http.get("/customer", params={"limit": 1000})
-            assert capped.headers["x-result-count"] == "3" and "limit=3" in links(capped)["next"]
-    finally:
-        live.stop()
+async def test_limit_is_capped_to_the_maximum(make_server: Callable[..., LiveServer]) -> None:
+    live = make_server(max_limit=3, default_limit=2)
+    async with httpx.AsyncClient(base_url=live.api) as http:
+        for index in range(5):
+            await create(http, {**MOON, "name": f"C{index}"})
+        default = await http.get("/customer")
+        assert default.status_code == 206 and default.headers["x-result-count"] == "2"
+        capped = await http.get("/customer", params={"limit": 1000})
+        assert capped.headers["x-result-count"] == "3" and "limit=3" in links(capped)["next"]
 
 
 async def test_cors_exposes_the_paging_headers(client: httpx.AsyncClient) -> None:
@@ -91,29 +87,19 @@ async def test_cors_exposes_the_paging_headers(client: httpx.AsyncClient) -> Non
     assert preflight.status_code in (200, 204)
 
 
-async def test_public_url_and_forwarded_headers(settings: Settings, store: object) -> None:
-    public = LiveServer(settings.model_copy(update={"public_url": "https://api.example.com/"}))
-    public.start()
-    try:
-        async with httpx.AsyncClient(base_url=public.api) as http:
-            response = await http.post("/customer", json=MOON)
-            expected = (
-                f"https://api.example.com/tmf-api/customerManagement/v4/customer/{response.json()['id']}"
-            )
-            assert response.json()["href"] == response.headers["location"] == expected
-    finally:
-        public.stop()
-    proxied = LiveServer(settings.model_copy(update={"trust_forwarded_headers": True}))
-    proxied.start()
-    try:
-        async with httpx.AsyncClient(base_url=proxied.api) as http:
-            headers = {"x-forwarded-proto": "https", "x-forwarded-host": "edge.example"}
-            body = (await http.post("/customer", json=MOON, headers=headers)).json()
-            assert body["href"].startswith("https://edge.example/tmf-api/customerManagement/v4/customer/")
-            untrusted = (await http.post("/customer", json=MOON)).json()
-            assert untrusted["href"].startswith(proxied.url)
-    finally:
-        proxied.stop()
+async def test_public_url_and_forwarded_headers(make_server: Callable[..., LiveServer]) -> None:
+    public = make_server(public_url="https://api.example.com/")
+    async with httpx.AsyncClient(base_url=public.api) as http:
+        response = await http.post("/customer", json=MOON)
+        expected = f"https://api.example.com/tmf-api/customerManagement/v4/customer/{response.json()['id']}"
+        assert response.json()["href"] == response.headers["location"] == expected
+    proxied = make_server(trust_forwarded_headers=True)
+    async with httpx.AsyncClient(base_url=proxied.api) as http:
+        headers = {"x-forwarded-proto": "https", "x-forwarded-host": "edge.example"}
+        body = (await http.post("/customer", json=MOON, headers=headers)).json()
+        assert body["href"].startswith("https://edge.example/tmf-api/customerManagement/v4/customer/")
+        untrusted = (await http.post("/customer", json=MOON)).json()
+        assert untrusted["href"].startswith(proxied.url)
 
 
 async def test_extreme_paging_and_instants(client: httpx.AsyncClient) -> None:
