@@ -64,6 +64,11 @@ def _link_header(request: Request[Any, Any, Any], base: str, page: CustomerPage)
     return ", ".join(links)
 
 
+def _asked_for_page(request: Request[Any, Any, Any]) -> bool:
+    """206 is for a client that asked for a page; a plain list answers 200 with the default page."""
+    return any(key in ("offset", "limit") for key, _ in query_params(request))
+
+
 class CustomerController(Controller):
     path = f"{API_PATH}/customer"
     tags = ["customer"]
@@ -83,7 +88,7 @@ class CustomerController(Controller):
         headers = {"X-Total-Count": str(page.total), "X-Result-Count": str(len(page.records))}
         if not complete:
             headers["Link"] = _link_header(request, base, page)
-        return json_response(body, 200 if complete else 206, headers)
+        return json_response(body, 206 if not complete and _asked_for_page(request) else 200, headers)
 
     @get("/{customer_id:str}", operation_id="retrieveCustomer", summary="Retrieve a Customer by id")
     async def retrieve_customer(

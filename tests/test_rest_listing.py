@@ -67,7 +67,12 @@ async def test_limit_is_capped_to_the_maximum(make_server: Callable[..., LiveSer
         for index in range(5):
             await create(http, {**MOON, "name": f"C{index}"})
         default = await http.get("/customer")
-        assert default.status_code == 206 and default.headers["x-result-count"] == "2"
+        assert default.status_code == 200 and default.headers["x-result-count"] == "2"
+        assert default.headers["x-total-count"] == "5" and "offset=2" in links(default)["next"]
+        asked = await http.get("/customer", params={"limit": 2})
+        assert asked.status_code == 206 and asked.headers["x-result-count"] == "2"
+        from_start = await http.get("/customer", params={"offset": 0})
+        assert from_start.status_code == 206 and from_start.headers["x-result-count"] == "2"
         capped = await http.get("/customer", params={"limit": 1000})
         assert capped.headers["x-result-count"] == "3" and "limit=3" in links(capped)["next"]
 
