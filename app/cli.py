@@ -28,15 +28,15 @@ def _serve(settings: Settings) -> None:
 
 
 def _migrate(settings: Settings) -> None:
-    from app.migrate import upgrade
+    from app.store.migrate import upgrade
 
     upgrade(settings)
     print(f"database migrated: {settings.database_url}")
 
 
 async def _seed(settings: Settings, count: int) -> None:
-    from app.db import create_store
     from app.services import CustomerService
+    from app.store.factory import create_store
 
     store = create_store(settings)
     service = CustomerService(store)
@@ -65,8 +65,8 @@ async def _dispatch(settings: Settings) -> None:
     """The event dispatcher alone (no HTTP), until SIGINT or SIGTERM."""
     import signal
 
-    from app.db import create_store
-    from app.events import Events
+    from app.events.hub import Events
+    from app.store.factory import create_store
 
     store = create_store(settings)
     events = Events(store, settings, dispatcher=True)

@@ -10,10 +10,11 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 
-from app.db import Store, create_store
-from app.events import EventFeed, Events, HubService
+from app.events.hub import EventFeed, Events, HubService
 from app.services import CustomerService
 from app.settings import Settings
+from app.store.base import Store
+from app.store.factory import create_store
 from resolvers.endpoint import graphql_controller
 from rest.customer import CustomerController
 from rest.errors import EXCEPTION_HANDLERS

@@ -11,15 +11,16 @@ from typing import Any, TypeVar
 import orjson
 from sqlalchemy import Connection, Text, cast, delete, func, insert, select, type_coerce, update
 
-from app.db import Store
-from app.errors import NotFound, PreconditionFailed
-from app.ids import new_id, storable
-from app.models import Customer, EventOutbox
-from app.patch import PatchFormat, apply_patch
-from app.query import CustomerQuery
-from app.query_plain import PlainQuery, plain_query
-from app.query_sql import order_by, where_clause
-from app.resource import indexed_columns, validate_customer, with_defaults
+from app.domain.errors import NotFound, PreconditionFailed
+from app.domain.events import CHANGE_EVENT, CREATE_EVENT, DELETE_EVENT, STATE_EVENT
+from app.domain.ids import new_id, storable
+from app.domain.patch import PatchFormat, apply_patch
+from app.domain.resource import indexed_columns, validate_customer, with_defaults
+from app.query.model import CustomerQuery
+from app.query.plain import PlainQuery, plain_query
+from app.query.sql import order_by, where_clause
+from app.store.base import Store
+from app.store.tables import Customer, EventOutbox
 
 T = TypeVar("T")
 
@@ -27,11 +28,6 @@ CUSTOMER = Customer.__table__.c  # type: ignore[attr-defined]
 CUSTOMER_TABLE = Customer.__table__
 OUTBOX_TABLE = EventOutbox.__table__
 
-CREATE_EVENT = "CustomerCreateEvent"
-CHANGE_EVENT = "CustomerAttributeValueChangeEvent"
-STATE_EVENT = "CustomerStateChangeEvent"
-DELETE_EVENT = "CustomerDeleteEvent"
-EVENT_TYPES = (CREATE_EVENT, CHANGE_EVENT, STATE_EVENT, DELETE_EVENT)
 
 # Statements built once: executing a constant statement with parameters hits SQLAlchemy's
 # compiled cache without rebuilding a cache key from the values on every write.
@@ -103,7 +99,7 @@ class CustomerPage:
 @dataclass
 class CustomerService:
     store: Store
-    # Called after each write's commit (app.events: wakes the dispatcher; no work on the request path).
+    # Called after each write's commit (app.events.hub: wakes the dispatcher; no work on the request path).
     on_commit: Callable[[], None] | None = None
     _doc_text: Any = field(init=False)
 

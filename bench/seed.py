@@ -26,9 +26,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.db import async_url, json_text, sync_url
-from app.models import Customer, EventOutbox
-from app.resource import indexed_columns, validate_customer, with_defaults
+from app.domain.resource import indexed_columns, validate_customer, with_defaults
+from app.store.base import async_url, json_text, sync_url
+from app.store.tables import Customer, EventOutbox
 from bench.data import customer_body
 
 CUSTOMER_TABLE = Customer.__table__  # type: ignore[attr-defined]

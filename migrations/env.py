@@ -7,8 +7,8 @@ import asyncio
 from alembic import context
 from sqlalchemy import Connection
 
-from app.db import create_migration_engine
 from app.settings import Settings
+from app.store.base import create_migration_engine
 
 
 def _run(connection: Connection) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from strawberry.litestar import BaseContext
 
-from app.events_feed import EventFeed
+from app.events.feed import EventFeed
 from app.services import CustomerService
 from app.settings import Settings
 from app.urls import api_base

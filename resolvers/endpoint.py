@@ -24,7 +24,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionContext
 from strawberry.utils.logging import StrawberryLogger
 
-from app.events_feed import EventFeed
+from app.events.feed import EventFeed
 from app.services import CustomerService
 from app.settings import Settings
 from resolvers.context import context_getter

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 
-from app.errors import NotFound
+from app.domain.errors import NotFound
 from app.services import CustomerRecord, CustomerService
 
 Waiting = list[tuple[str, "asyncio.Future[CustomerRecord | None]"]]

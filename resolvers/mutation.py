@@ -7,8 +7,8 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from app.errors import DomainError
-from app.patch import PatchFormat
+from app.domain.errors import DomainError
+from app.domain.patch import PatchFormat
 from resolvers.context import GraphQLContext
 from schema.inputs import CustomerCreateInput, CustomerPatchInput
 from schema.payloads import (

@@ -8,7 +8,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.types import Info
 
-from app.errors import DomainError, Invalid
+from app.domain.errors import DomainError, Invalid
 from resolvers.context import GraphQLContext
 from schema.connection import CustomerConnection, CustomerOrder, customer_query
 from schema.filters import CustomerWhere

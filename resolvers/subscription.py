@@ -1,6 +1,6 @@
 """Subscription: `customerEvents(eventTypes)`, the live customer events over graphql-transport-ws.
 
-The events are the hub's (app.events), read from the in-process feed, which sees the writes of every
+The events are the hub's (app.events.hub), read from the in-process feed, which sees the writes of every
 replica. Live and best-effort: a subscriber gets the events committed while it is subscribed; one that
 falls too far behind gets an error and the stream ends (subscribe again). Completing the operation or
 closing the websocket cancels the generator, which closes its feed stream.
@@ -15,9 +15,9 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.types import Info
 
-from app.errors import Invalid
-from app.events_feed import EventFeed, FeedOverflow
-from app.services import EVENT_TYPES
+from app.domain.errors import Invalid
+from app.domain.events import EVENT_TYPES
+from app.events.feed import EventFeed, FeedOverflow
 from resolvers.context import GraphQLContext
 from resolvers.query import query_error
 from schema.events import CustomerEvent

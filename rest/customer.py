@@ -11,9 +11,9 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from app.patch import PatchFormat
-from app.query import CustomerQuery, parse_rest_query
-from app.query_eval import project
+from app.domain.patch import PatchFormat
+from app.query.evaluate import project
+from app.query.model import CustomerQuery, parse_rest_query
 from app.services import CustomerPage, CustomerRecord, CustomerService, customer_href
 from rest.wire import API_PATH, api_base, json_body, json_response, query_params, settings_of
 

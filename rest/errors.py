@@ -9,7 +9,7 @@ import orjson
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 
-from app.errors import DomainError, InvalidQuery
+from app.domain.errors import DomainError, InvalidQuery
 from rest.wire import JSON, error_body
 
 logger = logging.getLogger("tmf629")

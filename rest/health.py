@@ -7,7 +7,7 @@ import asyncio
 from litestar import Response, get
 from litestar.di import NamedDependency
 
-from app.db import Store
+from app.store.base import Store
 
 
 @get("/health", operation_id="health", include_in_schema=True, tags=["operations"])

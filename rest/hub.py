@@ -8,7 +8,7 @@ import orjson
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from app.events import HubService
+from app.events.hub import HubService
 from rest.wire import API_PATH, api_base, json_body, json_response
 
 

@@ -7,8 +7,8 @@ from typing import Any
 from litestar import Request, Response, Router, post
 from litestar.handlers import HTTPRouteHandler
 
-from app.events import accept_listener_event
-from app.services import EVENT_TYPES
+from app.domain.events import EVENT_TYPES
+from app.events.hub import accept_listener_event
 from rest.wire import API_PATH, json_body
 
 

@@ -9,7 +9,7 @@ import orjson
 from litestar import Request, Response
 
 from app import urls
-from app.errors import Invalid
+from app.domain.errors import Invalid
 from app.settings import Settings
 from app.urls import API_PATH as API_PATH  # re-exported for the controllers
 

@@ -9,8 +9,8 @@ from enum import Enum
 
 import strawberry
 
-from app.errors import InvalidQuery
-from app.query import CustomerQuery, SortKey
+from app.domain.errors import InvalidQuery
+from app.query.model import CustomerQuery, SortKey
 from app.services import CustomerPage
 from schema.filters import CustomerWhere
 from schema.types import Customer

@@ -15,7 +15,7 @@ from strawberry.types.base import StrawberryList, StrawberryOptional, has_object
 from strawberry.types.unset import UnsetType
 from strawberry.utils.str_converters import to_camel_case
 
-from app.errors import Invalid
+from app.domain.errors import Invalid
 
 T = TypeVar("T")
 

@@ -1,4 +1,4 @@
-"""`CustomerWhere`: typed filters that compile to the query model REST uses (app.query).
+"""`CustomerWhere`: typed filters that compile to the query model REST uses (app.query.model).
 
 Each operator given is one criterion, built by `app.query.criterion` (which types and checks the value
 exactly as for REST); the operators of one filter and the members of one `where` are ANDed, `in` values
@@ -15,8 +15,8 @@ import strawberry
 from strawberry import UNSET
 from strawberry.types.unset import UnsetType
 
-from app.errors import InvalidQuery
-from app.query import And, Filter, Or, check_filter, criterion
+from app.domain.errors import InvalidQuery
+from app.query.model import And, Filter, Or, check_filter, criterion
 from schema.convert import tmf_name
 from schema.scalars import JSON, DateTime
 

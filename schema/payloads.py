@@ -6,7 +6,7 @@ from typing import Annotated
 
 import strawberry
 
-from app.errors import DomainError, Invalid, NotFound, PreconditionFailed
+from app.domain.errors import DomainError, Invalid, NotFound, PreconditionFailed
 from schema.types import Customer
 
 

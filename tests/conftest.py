@@ -16,9 +16,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.db import Store, create_store
-from app.migrate import upgrade
 from app.settings import Settings
+from app.store.base import Store
+from app.store.factory import create_store
+from app.store.migrate import upgrade
 
 PG_URL = os.environ.get("TMF629_TEST_DATABASE_URL") or None
 BACKENDS = ["sqlite", "postgresql"]

@@ -23,7 +23,8 @@ def populate(api: str, count: int) -> None:
     """Store `count` customers through the API, as a certification run against a real system finds them."""
     with httpx.Client(base_url=api, timeout=30) as http:
         for index in range(count):
-            body = {"name": f"Existing {index}", "engagedParty": {"id": str(index), "@referredType": "Individual"}}
+            party = {"id": str(index), "@referredType": "Individual"}
+            body = {"name": f"Existing {index}", "engagedParty": party}
             assert http.post("/customer", json=body).status_code == 201
 
 

@@ -19,17 +19,18 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from app.db import Store, create_store
-from app.errors import InvalidQuery
-from app.events import Events, HubService
-from app.events_dispatch import Dispatcher, backoff_seconds
-from app.events_feed import FeedOverflow
-from app.events_filter import parse_subscription_query
-from app.events_queue import DeliveryQueue
-from app.models import EventDelivery, EventOutbox
-from app.patch import PatchFormat
+from app.domain.errors import InvalidQuery
+from app.domain.patch import PatchFormat
+from app.events.dispatch import Dispatcher, backoff_seconds
+from app.events.feed import FeedOverflow
+from app.events.filter import parse_subscription_query
+from app.events.hub import Events, HubService
+from app.events.queue import DeliveryQueue
 from app.services import CustomerService
 from app.settings import Settings
+from app.store.base import Store
+from app.store.factory import create_store
+from app.store.tables import EventDelivery, EventOutbox
 from tests.conftest import PG_URL, truncate_all
 from tests.support.listener import FAST_DISPATCH, Listener, fast_dispatch_env
 from tests.support.process import ROOT, ServerProcess

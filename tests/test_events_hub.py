@@ -12,9 +12,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from app.db import Store
-from app.models import EventDelivery, EventOutbox
 from app.settings import Settings
+from app.store.base import Store
+from app.store.tables import EventDelivery, EventOutbox
 from tests.conftest import LiveServer
 from tests.support.listener import FAST_DISPATCH, Listener
 from tests.test_rest_customer import assert_tmf_error

@@ -11,8 +11,8 @@ import httpx
 from graphql import get_introspection_query
 from sqlalchemy import Engine, event
 
-from app.db import Store
 from app.services import CustomerService
+from app.store.base import Store
 from tests.conftest import LiveServer
 from tests.test_graphql import CUSTOMER_FIELDS, create, customers_query, gql
 from tests.test_graphql_mutations import FULL_INPUT

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from app.errors import InvalidQuery
-from app.query import And, Criterion, Or, parse_rest_query, resolve
-from app.resource import CUSTOMER, Arr, Kind, Obj
+from app.domain.errors import InvalidQuery
+from app.domain.resource import CUSTOMER, Arr, Kind, Obj
+from app.query.model import And, Criterion, Or, parse_rest_query, resolve
 from schema.connection import CustomerOrderField, customer_query, decode_cursor, encode_cursor
 from schema.convert import plan
 from schema.filters import (

@@ -16,7 +16,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
-from app.events_feed import EventStream
+from app.events.feed import EventStream
 from resolvers.subscription import customer_events
 from tests.conftest import LiveServer
 from tests.support.process import ServerProcess

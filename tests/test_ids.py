@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from app.ids import new_id
+from app.domain.ids import new_id
 
 
 def test_ids_are_distinct_version_4_uuids() -> None:

@@ -11,10 +11,10 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import ClauseElement
 
-from app.db import Store
-from app.errors import InvalidQuery
-from app.models import Customer
-from app.query import (
+from app.domain.errors import InvalidQuery
+from app.domain.resource import indexed_columns, validate_customer, with_defaults
+from app.query.evaluate import matches, project, sort_rows
+from app.query.model import (
     MAX_CRITERIA,
     MAX_OR_VALUES,
     And,
@@ -27,9 +27,9 @@ from app.query import (
     criterion,
     parse_rest_query,
 )
-from app.query_eval import matches, project, sort_rows
-from app.query_sql import order_by, where_clause
-from app.resource import indexed_columns, validate_customer, with_defaults
+from app.query.sql import order_by, where_clause
+from app.store.base import Store
+from app.store.tables import Customer
 
 TABLE = Customer.__table__  # type: ignore[attr-defined]
 PARTY = {"id": "500", "@referredType": "Organization"}

@@ -6,11 +6,11 @@ import random
 
 import pytest
 
-from app.db import Store
-from app.query import COLUMNS, And, CustomerQuery, Filter, Or, SortKey, criterion, parse_rest_query
-from app.query_plain import plain_query
-from app.resource import Kind
+from app.domain.resource import Kind
+from app.query.model import COLUMNS, And, CustomerQuery, Filter, Or, SortKey, criterion, parse_rest_query
+from app.query.plain import plain_query
 from app.services import CustomerService
+from app.store.base import Store
 from tests.test_query import insert_customers, oracle_page
 from tests.test_query_random import OPS, random_customer, random_value
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from app.db import Store
-from app.query import And, CustomerQuery, Filter, Or, SortKey, criterion
-from app.resource import Kind
+from app.domain.resource import Kind
+from app.query.model import And, CustomerQuery, Filter, Or, SortKey, criterion
+from app.store.base import Store
 from tests.test_query import insert_customers, oracle_page, select_page
 
 CUSTOMERS = 60

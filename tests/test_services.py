@@ -6,12 +6,12 @@ import orjson
 import pytest
 from sqlalchemy import select
 
-from app.db import Store
-from app.errors import Conflict, Invalid, NotFound, PreconditionFailed
-from app.models import Customer, EventOutbox
-from app.patch import PatchFormat
-from app.query import parse_rest_query
+from app.domain.errors import Conflict, Invalid, NotFound, PreconditionFailed
+from app.domain.patch import PatchFormat
+from app.query.model import parse_rest_query
 from app.services import CustomerService
+from app.store.base import Store
+from app.store.tables import Customer, EventOutbox
 
 BASE = "http://test/tmf-api/customerManagement/v4"
 MOON = {"name": "Moon", "engagedParty": {"id": "500", "@referredType": "Organization"}}

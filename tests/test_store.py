@@ -8,8 +8,8 @@ import sqlite3
 import pytest
 from sqlalchemy import Connection, text
 
-from app.db import Store
-from app.db_sqlite import SqliteStore
+from app.store.base import Store
+from app.store.sqlite import SqliteStore
 
 
 async def test_a_failing_unit_rolls_back_alone(store: Store) -> None:

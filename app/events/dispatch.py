@@ -4,7 +4,7 @@ Every write inserts its events into `event_outbox` in its own transaction and do
 dispatcher runs beside the app (or alone, `tmf629 dispatch`), on every replica, in rounds:
 
 1. fan out new events into per-subscriber deliveries, then claim the due head of each subscriber's
-   queue (app.events_queue: the transactions, and why several replicas never send an event twice);
+   queue (app.events.queue: the transactions, and why several replicas never send an event twice);
 2. for each claim, a task POSTs the event body to the callback (`dispatch_timeout_seconds`). Success
    marks it delivered and claims the subscriber's next delivery in the same transaction, so a backlog
    drains at once. Failure schedules a retry with capped exponential backoff and jitter; after
@@ -28,9 +28,9 @@ from datetime import timedelta
 
 import httpx
 
-from app.db import Store
-from app.events_queue import FANOUT_BATCH, Claim, DeliveryQueue, pending_work
+from app.events.queue import FANOUT_BATCH, Claim, DeliveryQueue, pending_work
 from app.settings import Settings
+from app.store.base import Store
 
 logger = logging.getLogger("tmf629.events")
 

@@ -4,9 +4,9 @@ Every unit of work is a plain synchronous function over a SQLAlchemy `Connection
 code runs on both databases; the hot paths use fixed SQL texts below the ORM (`fetch_row`,
 `fetch_all`, `fetch_count`).
 
-* PostgreSQL (app.db_postgres): an AsyncEngine over asyncpg; units of work run through
+* PostgreSQL (app.store.postgres): an AsyncEngine over asyncpg; units of work run through
   `AsyncConnection.run_sync`; hot reads go through an asyncpg pool of their own.
-* SQLite (app.db_sqlite): aiosqlite would hop to a thread for every cursor call. Instead, writes run
+* SQLite (app.store.sqlite): aiosqlite would hop to a thread for every cursor call. Instead, writes run
   whole on one dedicated writer thread, group-committed: writers are serialized there, so SQLite
   never answers "database is locked", and one commit serves every write queued meanwhile. Hot reads
   run inline on a read-only WAL connection (WAL readers never wait for the writer), within a step
@@ -92,16 +92,6 @@ class Store:
 
     async def dispose(self) -> None:
         raise NotImplementedError
-
-
-def create_store(settings: Settings) -> Store:
-    if settings.is_sqlite:
-        from app.db_sqlite import SqliteStore
-
-        return SqliteStore(settings)
-    from app.db_postgres import PostgresStore
-
-    return PostgresStore(settings)
 
 
 def create_migration_engine(settings: Settings) -> AsyncEngine:

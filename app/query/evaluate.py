@@ -1,13 +1,23 @@
 """The query model evaluated in plain Python: `matches` and `sort_rows` (hub subscriptions, and the
-oracle of the randomized tests) agree with the SQL of `app.query_sql`; `project` applies `fields`."""
+oracle of the randomized tests) agree with the SQL of `app.query.sql`; `project` applies `fields`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from app.query import And, Attribute, Criterion, Filter, SortKey, any_candidates, checked, operand, resolve
-from app.resource import Kind
+from app.domain.resource import Kind
+from app.query.model import (
+    And,
+    Attribute,
+    Criterion,
+    Filter,
+    SortKey,
+    any_candidates,
+    checked,
+    operand,
+    resolve,
+)
 
 
 def leaves(doc: dict[str, Any], customer_id: str, attribute: Attribute) -> list[Any]:

@@ -24,9 +24,9 @@ from typing import Any
 import orjson
 from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, insert, or_, select, update
 
-from app.errors import InvalidQuery
-from app.events_filter import SubscriptionFilter, parse_subscription_query
-from app.models import EventDelivery, EventOutbox, EventSubscription
+from app.domain.errors import InvalidQuery
+from app.events.filter import SubscriptionFilter, parse_subscription_query
+from app.store.tables import EventDelivery, EventOutbox, EventSubscription
 
 logger = logging.getLogger("tmf629.events")
 

@@ -59,7 +59,7 @@ class EventOutbox(SQLModel, table=True):
     customer_id: str = Field(sa_column=Column(String(64), nullable=False))
     body: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    # Set once the dispatcher has created this event's deliveries (app.events_dispatch).
+    # Set once the dispatcher has created this event's deliveries (app.events.dispatch).
     fanned_out: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
 
     __table_args__ = (

@@ -11,7 +11,7 @@ The feed sees every committed event of the database, whichever replica wrote it:
 
 The feed is live and best-effort (at most once, to the listeners present when the event is committed):
 a listener that falls more than `max_queue` events behind is ended with `FeedOverflow`. Durable,
-at-least-once delivery is the hub's job (app.events_dispatch).
+at-least-once delivery is the hub's job (app.events.dispatch).
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ import orjson
 from sqlalchemy import Connection, func, select
 from sqlalchemy.engine import make_url
 
-from app.db import Store
-from app.models import EventOutbox
+from app.store.base import Store
+from app.store.tables import EventOutbox
 
 logger = logging.getLogger("tmf629.events")
 

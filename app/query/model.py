@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from app.errors import InvalidQuery
-from app.resource import CUSTOMER, Arr, Kind, Node, Obj, instant_key, parse_datetime
+from app.domain.errors import InvalidQuery
+from app.domain.resource import CUSTOMER, Arr, Kind, Node, Obj, instant_key, parse_datetime
 
 MAX_CRITERIA = 20
 MAX_OR_VALUES = 50

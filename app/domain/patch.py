@@ -9,8 +9,8 @@ from typing import Any
 import jsonpatch
 import jsonpointer
 
-from app.errors import Conflict, Invalid, UnsupportedMediaType
-from app.resource import SERVER_OWNED
+from app.domain.errors import Conflict, Invalid, UnsupportedMediaType
+from app.domain.resource import SERVER_OWNED
 
 
 class PatchFormat(Enum):

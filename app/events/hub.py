@@ -2,10 +2,10 @@
 
 * Every customer write puts its events into `event_outbox` in the same transaction (app.services).
 * `HubService` stores subscriptions (`event_subscription`); their `query` is validated up front
-  (app.events_filter).
-* `Dispatcher` (app.events_dispatch) POSTs each event to every matching subscriber: durable, at least
+  (app.events.filter).
+* `Dispatcher` (app.events.dispatch) POSTs each event to every matching subscriber: durable, at least
   once, in order per subscriber, with retries and dead letters; several replicas share the work.
-* `EventFeed` (app.events_feed) hands live events to in-process consumers (GraphQL subscriptions).
+* `EventFeed` (app.events.feed) hands live events to in-process consumers (GraphQL subscriptions).
 * `Events` wires them for one app or one `tmf629 dispatch` process: `committed()` is the hook a
   write calls after its commit; `start()` / `stop()` follow the app's lifespan.
 """
@@ -18,15 +18,15 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, delete, func, insert, select
 
-from app.db import Store
-from app.errors import Invalid, NotFound
-from app.events_dispatch import Dispatcher
-from app.events_feed import EventFeed, PgNotifications
-from app.events_filter import parse_subscription_query
-from app.events_queue import now_utc
-from app.ids import new_id, storable
-from app.models import EventOutbox, EventSubscription
+from app.domain.errors import Invalid, NotFound
+from app.domain.ids import new_id, storable
+from app.events.dispatch import Dispatcher
+from app.events.feed import EventFeed, PgNotifications
+from app.events.filter import parse_subscription_query
+from app.events.queue import now_utc
 from app.settings import Settings
+from app.store.base import Store
+from app.store.tables import EventOutbox, EventSubscription
 
 SUBSCRIPTION_TABLE = EventSubscription.__table__  # type: ignore[attr-defined]
 SUBSCRIPTION = SUBSCRIPTION_TABLE.c

@@ -1,5 +1,5 @@
 """SqliteStore: group-committed writes on one writer thread, inline reads with a step budget, and
-counts remembered under `PRAGMA data_version` (see app.db for the why)."""
+counts remembered under `PRAGMA data_version` (see app.store.base for the why)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import QueuePool
 
-from app.db import Store, apply_pragmas, json_text, sync_url
 from app.settings import Settings
+from app.store.base import Store, apply_pragmas, json_text, sync_url
 
 T = TypeVar("T")
 # A queued unit of work: the function, the future of its caller, and the caller's event loop.

@@ -5,7 +5,7 @@ Building and compiling a SQLAlchemy statement costs several times what SQLite ne
 `status`, `engagedParty.id`, `validFor.*`), the filter is ANDed criteria and the sort keys are such
 columns too, the SQL is written here from a fixed vocabulary: column names come from
 `app.query.COLUMNS`, operators from `_SQL_OPS`, and every value is a bound parameter. Any other query
-goes through `app.query_sql`. Both give the same answers (tests/test_query_plain.py).
+goes through `app.query.sql`. Both give the same answers (tests/test_query_plain.py).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from app.query import COLUMNS, And, Criterion, CustomerQuery, SortKey, checked, operand
-from app.query_sql import NOT_NULL
+from app.query.model import COLUMNS, And, Criterion, CustomerQuery, SortKey, checked, operand
+from app.query.sql import NOT_NULL
 
 _SQL_OPS = {"eq": "=", "ne": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 _DOC = {"sqlite": "doc", "postgresql": "doc::text"}

@@ -1,4 +1,4 @@
-"""The TMF630 query model (app.query) compiled to SQL, for SQLite and PostgreSQL.
+"""The TMF630 query model (app.query.model) compiled to SQL, for SQLite and PostgreSQL.
 
 Indexed columns serve `id`, `name`, `status`, `engagedParty.id` and `validFor.*`; every other attribute is
 read from the JSON document: `json_extract` / `json_each` on SQLite, `#>` / `#>>` / `jsonb_array_elements`
@@ -35,10 +35,20 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-from app.errors import InvalidQuery
-from app.models import Customer
-from app.query import And, Attribute, Criterion, Filter, SortKey, any_candidates, checked, operand, resolve
-from app.resource import Kind
+from app.domain.errors import InvalidQuery
+from app.domain.resource import Kind
+from app.query.model import (
+    And,
+    Attribute,
+    Criterion,
+    Filter,
+    SortKey,
+    any_candidates,
+    checked,
+    operand,
+    resolve,
+)
+from app.store.tables import Customer
 
 TABLE = Customer.__table__  # type: ignore[attr-defined]
 NOT_NULL = ("id", "name", "engaged_party_id")  # mandatory attributes: sorting them needs no NULLS LAST
@@ -205,7 +215,7 @@ def _sqlite_path(path: tuple[str, ...]) -> str:
 
 
 # -- date-times as instants -----------------------------------------------------------------------
-# A stored date-time is `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±hh:mm)` (validated by app.resource). Its
+# A stored date-time is `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±hh:mm)` (validated by app.domain.resource). Its
 # instant_key is the UTC date and time to the second, then the fraction cut or padded to six digits:
 # the offset, whole minutes, never touches the fraction.
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from app.errors import Invalid
+from app.domain.errors import Invalid
 
 
 class Kind(Enum):

@@ -12,8 +12,8 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from app.db import Store, async_url, json_text
 from app.settings import Settings
+from app.store.base import Store, async_url, json_text
 
 T = TypeVar("T")
 

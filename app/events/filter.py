@@ -3,8 +3,9 @@
 A query is URL-query text: `eventType=CustomerCreateEvent,CustomerDeleteEvent&status=Approved`.
 
 * `eventType` names event types (a comma list or repeated parameters mean OR); without it, every type.
-* Every other parameter is a customer criterion in the collection's filter language (app.query), evaluated on
-  the customer the event carries (`event.customer`: its state after the change, or before the deletion).
+* Every other parameter is a customer criterion in the collection's filter language
+  (app.query.model), evaluated on the customer the event carries (`event.customer`: its state after the
+  change, or before the deletion).
   The attribute may be written as in a collection query (`status`) or from the event root
   (`event.customer.status`).
 * Paging, sorting and field selection make no sense here and are refused, as are unknown event types,
@@ -18,10 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from app.errors import InvalidQuery
-from app.query import RESERVED, Filter, parse_rest_query
-from app.query_eval import matches
-from app.services import EVENT_TYPES
+from app.domain.errors import InvalidQuery
+from app.domain.events import EVENT_TYPES
+from app.query.evaluate import matches
+from app.query.model import RESERVED, Filter, parse_rest_query
 
 MAX_QUERY_LENGTH = 4096
 _EVENT_PREFIX = "event.customer."

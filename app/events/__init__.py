@@ -1,0 +1,1 @@
+"""Events: hub subscriptions, the outbox, the dispatcher and the live feed."""

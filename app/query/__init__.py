@@ -1,0 +1,1 @@
+"""The TMF630 query model: parse, compile to SQL (both dialects), evaluate in Python (hub filters)."""
