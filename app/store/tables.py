@@ -124,3 +124,17 @@ class EventDelivery(SQLModel, table=True):
         ),
         Index("ix_event_delivery_subscription", "subscription_id"),
     )
+
+
+class ApiKey(SQLModel, table=True):
+    """A machine credential (app.security.apikeys): only the SHA-256 of the key is stored."""
+
+    __tablename__ = "api_key"
+
+    id: str = Field(sa_column=Column(String(64), primary_key=True))
+    name: str = Field(sa_column=Column(String(200), nullable=False, unique=True))
+    key_hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    # The key's first characters, so a person can tell keys apart in `tmf629 apikey list`.
+    prefix: str = Field(sa_column=Column(String(16), nullable=False))
+    scopes: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
