@@ -9,7 +9,7 @@ from graphql import GraphQLError
 from strawberry.scalars import JSON
 from strawberry.types.scalar import ScalarDefinition
 
-from app.domain.resource import parse_datetime
+from app.domain.model import parse_datetime
 
 DateTime = NewType("DateTime", str)
 

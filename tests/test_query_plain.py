@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from app.domain.resource import Kind
+from app.domain.catalogue import Kind
 from app.query.model import COLUMNS, And, CustomerQuery, Filter, Or, SortKey, criterion, parse_rest_query
 from app.query.plain import plain_query
 from app.services import CustomerService

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from app.domain.resource import Kind
+from app.domain.catalogue import Kind
 from app.query.model import And, CustomerQuery, Filter, Or, SortKey, criterion
 from app.store.base import Store
 from tests.test_query import insert_customers, oracle_page, select_page

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from app.domain.resource import Kind
+from app.domain.catalogue import Kind
 from app.query.model import (
     And,
     Attribute,

@@ -35,7 +35,8 @@ from datetime import datetime
 from typing import Any
 
 from app.domain.errors import InvalidQuery
-from app.domain.resource import CUSTOMER, Arr, Kind, Node, Obj, instant_key, parse_datetime
+from app.domain.catalogue import Arr, Kind, Node, Obj
+from app.domain.resource import CUSTOMER, CUSTOMER_TYPE, instant_key, parse_datetime
 
 MAX_CRITERIA = 20
 MAX_OR_VALUES = 50
@@ -45,15 +46,8 @@ OPS = ("eq", "ne", "gt", "gte", "lt", "lte", "regex")
 ORDERING = ("gt", "gte", "lt", "lte")
 INT64 = 2**63 - 1
 
-# Attributes kept in their own indexed columns (app.resource.indexed_columns), by path.
-COLUMNS: dict[tuple[str, ...], str] = {
-    ("id",): "id",
-    ("name",): "name",
-    ("status",): "status",
-    ("engagedParty", "id"): "engaged_party_id",
-    ("validFor", "startDateTime"): "valid_for_start",
-    ("validFor", "endDateTime"): "valid_for_end",
-}
+# Attributes kept in their own indexed columns, by path (derived from the model's Indexed markers).
+COLUMNS: dict[tuple[str, ...], str] = CUSTOMER_TYPE.columns
 
 
 @dataclass(frozen=True)

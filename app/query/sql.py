@@ -36,7 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 
 from app.domain.errors import InvalidQuery
-from app.domain.resource import Kind
+from app.domain.catalogue import Kind
 from app.query.model import (
     And,
     Attribute,

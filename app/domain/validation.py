@@ -1,0 +1,81 @@
+"""Validation of a TMF document on its model (pydantic-core), with errors that name the attribute path.
+
+The model validates; the document is stored as sent (the model instance is not kept). The first problem
+is reported as a domain `Invalid` naming its path (`contactMedium[0].characteristic`), with the count of
+the others.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic.fields import FieldInfo
+
+from app.domain.errors import Invalid
+from app.domain.model import TmfModel, nested_model, tmf_name
+
+_EXPECTED = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "int_from_float": "an integer",
+    "bool_type": "a boolean",
+    "list_type": "an array",
+    "model_attributes_type": "an object",
+    "model_type": "an object",
+    "dict_type": "an object",
+}
+_BLANK = ("missing", "string_pattern_mismatch", "not_null")
+
+
+def dotted(loc: tuple[int | str, ...]) -> str:
+    """('contactMedium', 0, 'characteristic') -> 'contactMedium[0].characteristic'"""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _field_at(model: type[TmfModel], loc: tuple[int | str, ...]) -> FieldInfo | None:
+    field: FieldInfo | None = None
+    current: type[TmfModel] | None = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if current is None:
+            return None
+        field = next((f for n, f in current.model_fields.items() if tmf_name(n, f) == part), None)
+        if field is None:
+            return None
+        current = nested_model(field.annotation)
+    return field
+
+
+def describe(model: type[TmfModel], error: Any) -> str:
+    """The message of one pydantic error, in the project's words."""
+    path = dotted(error["loc"])
+    kind = error["type"]
+    if kind in _BLANK:
+        return f"'{path}' is mandatory and must not be blank"
+    if error.get("input", ...) is None:
+        field = _field_at(model, error["loc"])
+        if field is not None and field.is_required():
+            return f"'{path}' is mandatory and must not be blank"
+        return f"'{path}' must not be null"
+    expected = _EXPECTED.get(kind)
+    if expected is not None:
+        return f"'{path}' must be {expected}"
+    return f"'{path}' {error['msg']}"
+
+
+def validate(model: type[TmfModel], doc: Any) -> None:
+    """Raise Invalid, naming the first offending attribute path, unless `doc` is valid for `model`."""
+    try:
+        model.__pydantic_validator__.validate_python(doc)
+    except ValidationError as failure:
+        errors = failure.errors()
+        message = describe(model, errors[0])
+        others = len(errors) - 1
+        if others:
+            message += f" (and {others} more problem{'s' if others > 1 else ''})"
+        raise Invalid(message, field=dotted(errors[0]["loc"])) from None
