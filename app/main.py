@@ -18,7 +18,7 @@ from app.store.factory import create_store
 from resolvers.endpoint import graphql_controller
 from rest.customer import CustomerController
 from rest.errors import EXCEPTION_HANDLERS
-from rest.health import health
+from rest.health import HEALTH_HANDLERS
 from rest.hub import HubController
 from rest.listener import listener_router
 from rest.wire import API_PATH
@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             CustomerController,
             HubController,
             listener_router,
-            health,
+            *HEALTH_HANDLERS,
             graphql_controller(settings, customer_service, events.feed),
         ],
         dependencies={

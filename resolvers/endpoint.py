@@ -24,9 +24,11 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionContext
 from strawberry.utils.logging import StrawberryLogger
 
+from app.domain.errors import ServiceUnavailable
 from app.events.feed import EventFeed
 from app.services import CustomerService
 from app.settings import Settings
+from app.store.outage import is_unreachable
 from resolvers.context import context_getter
 from resolvers.mutation import Mutation
 from resolvers.query import Query
@@ -41,13 +43,18 @@ def is_unexpected(error: GraphQLError) -> bool:
     return error.original_error is not None and not isinstance(error.original_error, GraphQLError)
 
 
+def is_outage(error: GraphQLError) -> bool:
+    """The database is away: not a bug (no traceback; the store logged the outage once)."""
+    return error.original_error is not None and is_unreachable(error.original_error)
+
+
 class CustomerSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         """Log server faults (with their traceback); a client's mistakes are answered, not logged."""
         for error in errors:
-            if is_unexpected(error):
+            if is_unexpected(error) and not is_outage(error):
                 StrawberryLogger.error(error, execution_context)
 
 
@@ -71,6 +78,18 @@ class RequestGuard(MaskErrors):
         context.parse_options["max_tokens"] = self.max_tokens
         context.validation_rules = context.validation_rules + self.rules
         yield from super().on_operation()
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        """Unexpected errors say no more than "Unexpected error."; an outage says what it is, with
+        `extensions.code` SERVICE_UNAVAILABLE, so a client retries rather than reports a bug."""
+        if is_outage(error):
+            return GraphQLError(
+                ServiceUnavailable().message,
+                nodes=error.nodes,
+                path=error.path,
+                extensions={"code": ServiceUnavailable.code},
+            )
+        return super().anonymise_error(error)
 
     def _process_result(self, result: object) -> None:
         # MaskErrors tests results against a runtime-checkable Protocol, slow on every request.

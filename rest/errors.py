@@ -9,7 +9,8 @@ import orjson
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 
-from app.domain.errors import DomainError, InvalidQuery
+from app.domain.errors import DomainError, InvalidQuery, ServiceUnavailable
+from app.store.outage import is_unreachable
 from rest.wire import JSON, error_body
 
 logger = logging.getLogger("tmf629")
@@ -51,7 +52,15 @@ def http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respons
     return _response(status, code, reason, message, headers or None)
 
 
+def unavailable(_: Request[Any, Any, Any], error: ServiceUnavailable) -> Response[bytes]:
+    """The database is away (logged once per outage by the store, not per request)."""
+    headers = {"Retry-After": str(error.retry_after)}
+    return _response(error.status, error.code, error.reason, error.message, headers)
+
+
 def server_error(request: Request[Any, Any, Any], error: Exception) -> Response[bytes]:
+    if is_unreachable(error):  # a driver error that reached the door without passing a store
+        return unavailable(request, ServiceUnavailable())
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
     return _response(
         500, "INTERNAL_ERROR", "Internal server error", "The server could not complete the request"
@@ -60,6 +69,7 @@ def server_error(request: Request[Any, Any, Any], error: Exception) -> Response[
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     DomainError: domain_error,
+    ServiceUnavailable: unavailable,
     HTTPException: http_error,
     Exception: server_error,
 }

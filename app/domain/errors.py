@@ -53,3 +53,22 @@ class Conflict(DomainError):
     status = 409
     code = "CONFLICT"
     reason = "Conflict"
+
+
+class ServiceUnavailable(Exception):
+    """The database cannot be reached right now: a client should retry, not report a bug.
+
+    Not a DomainError: a mutation answers its expected failures as union members, but an outage is no
+    answer about the request, so both doors map it on its own (REST 503 with Retry-After, GraphQL an
+    error with `extensions.code`)."""
+
+    status = 503
+    code = "SERVICE_UNAVAILABLE"
+    reason = "Service unavailable"
+
+    def __init__(
+        self, message: str = "The database is unavailable; retry shortly", retry_after: int = 2
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after

@@ -31,6 +31,7 @@ import httpx
 from app.events.queue import FANOUT_BATCH, Claim, DeliveryQueue, pending_work
 from app.settings import Settings
 from app.store.base import Store
+from app.store.outage import is_unreachable
 
 logger = logging.getLogger("tmf629.events")
 
@@ -107,9 +108,9 @@ class Dispatcher:
                 if failures:
                     logger.warning("the event dispatcher works again after %d failed rounds", failures)
                 failures = 0
-            except Exception:  # the database is down, say: log once, retry with backoff
+            except Exception as error:  # the database is down, say: log once, retry with backoff
                 failures += 1
-                if failures == 1:
+                if failures == 1 and not is_unreachable(error):  # an outage is logged by the store
                     logger.exception("the event dispatcher failed a round; retrying")
             pause = self.settings.dispatch_poll_seconds
             if failures:
@@ -148,8 +149,9 @@ class Dispatcher:
                 current = await self.store.write(complete)
         except asyncio.CancelledError:
             raise
-        except Exception:  # the database failed: the lease expires and the delivery is claimed again
-            logger.exception("could not record the delivery of an event to %s", claim.callback)
+        except Exception as error:  # the database failed: the lease expires, the delivery is claimed again
+            if not is_unreachable(error):
+                logger.exception("could not record the delivery of an event to %s", claim.callback)
 
     async def _send(self, claim: Claim) -> str | None:
         """POST the event; None when the subscriber accepted it (2xx), else what went wrong."""

@@ -28,6 +28,7 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.engine import make_url
 
 from app.store.base import Store
+from app.store.outage import is_unreachable
 from app.store.tables import EventOutbox
 
 logger = logging.getLogger("tmf629.events")
@@ -158,8 +159,10 @@ class EventFeed:
             self._wake.clear()
             try:
                 await (self._read_notified() if self._push else self._read_past_cursor())
-            except Exception:  # the database is unreachable: try again on the next wake-up
-                logger.exception("the event feed could not read the outbox")
+            except Exception as error:  # the database is unreachable: try again on the next wake-up
+                if not is_unreachable(error):  # an outage is logged once by the store
+                    logger.exception("the event feed could not read the outbox")
+                self._wake.set()  # what was notified meanwhile is still to be read
                 await asyncio.sleep(self._poll)
             if not self._streams and not self._push:
                 # Nobody listens: follow the outbox lazily rather than once per commit under load.
@@ -168,8 +171,9 @@ class EventFeed:
 
     async def _read_notified(self) -> None:
         while self._notified:
-            seqs, self._notified = self._notified[:READ_BATCH], self._notified[READ_BATCH:]
+            seqs = self._notified[:READ_BATCH]
             rows = await self._store.read(functools.partial(_bodies_of, seqs))
+            del self._notified[: len(seqs)]  # only once read: a failed read keeps them for the retry
             self._publish(rows)
 
     async def _read_past_cursor(self) -> None:
@@ -249,6 +253,7 @@ class PgNotifications:
     async def _run(self) -> None:
         import asyncpg
 
+        failing = False
         while True:
             connection = None
             try:
@@ -257,13 +262,18 @@ class PgNotifications:
                 connection.add_termination_listener(functools.partial(_set_event, lost))
                 await connection.add_listener(CHANNEL, self._received)
                 self.listening.set()
+                if failing:
+                    failing = False
+                    logger.warning("LISTEN %s works again", CHANNEL)
                 # Writes committed while the connection was down are found by the dispatcher's polling.
                 self._on_seqs([])
                 await lost.wait()
             except asyncio.CancelledError:
                 raise
-            except Exception as error:
-                logger.warning("LISTEN %s failed (%s); retrying", CHANNEL, error)
+            except Exception as error:  # one line per outage, not one per retry
+                if not failing:
+                    failing = True
+                    logger.warning("LISTEN %s failed (%s); retrying", CHANNEL, error)
             finally:
                 self.listening.clear()
                 if connection is not None and not connection.is_closed():

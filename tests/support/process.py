@@ -22,7 +22,9 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    def __init__(self, database_url: str, port: int | None = None, **env: str) -> None:
+    def __init__(
+        self, database_url: str, port: int | None = None, log_path: Path | None = None, **env: str
+    ) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.api = f"{self.url}/tmf-api/customerManagement/v4"
@@ -34,11 +36,19 @@ class ServerProcess:
             **env,
         }
         self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = log_path  # the server's stderr (its logs) goes there when given
 
     def start(self, timeout: float = 20) -> ServerProcess:
+        stderr = open(self.log_path, "ab") if self.log_path is not None else None  # noqa: SIM115
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve"], cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL
+            [sys.executable, "-m", "app.cli", "serve"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
         )
+        if stderr is not None:
+            stderr.close()  # the child holds its own descriptor
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -1,0 +1,127 @@
+"""Database outages: a private PostgreSQL cluster is stopped (immediate mode) under concurrent load and
+started again. Clients get 503 + Retry-After + SERVICE_UNAVAILABLE, never a 500; the logs say "down"
+and "back" once each, with no traceback; the service recovers by itself and nothing acknowledged is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.settings import Settings
+from app.store.migrate import upgrade
+from tests.support.listener import Listener, fast_dispatch_env
+from tests.support.pgcluster import PgCluster
+from tests.support.process import ServerProcess
+
+pytestmark = pytest.mark.skipif(not PgCluster.available(), reason="no PostgreSQL binaries to run a cluster")
+
+CUSTOMER = {"name": "Outage", "engagedParty": {"id": "1", "@referredType": "Organization"}}
+GRAPHQL_QUERY = {"query": '{ customer(id: "x") { id } }'}
+
+
+@pytest.fixture
+def cluster() -> Iterator[PgCluster]:
+    owned = PgCluster().init()
+    try:
+        owned.start()
+        upgrade(Settings(database_url=owned.url))
+        yield owned
+    finally:
+        owned.destroy()  # always: a cluster left running would outlive the test
+
+
+async def _load(api: str, stop: asyncio.Event, statuses: Counter[int], created: list[str]) -> None:
+    """Create and read customers until `stop`: the ids of every 201 are remembered."""
+    async with httpx.AsyncClient(base_url=api, timeout=20) as http:
+        while not stop.is_set():
+            response = await http.post("/customer", json=CUSTOMER)
+            statuses[response.status_code] += 1
+            if response.status_code == 201:
+                created.append(response.json()["id"])
+                read = await http.get(f"/customer/{response.json()['id']}")
+                statuses[read.status_code] += 1
+            elif response.status_code == 503:
+                assert response.headers["Retry-After"].isdigit()
+                body = response.json()
+                assert body["code"] == "SERVICE_UNAVAILABLE" and body["status"] == "503", body
+                await asyncio.sleep(0.02)
+
+
+async def _wait_ready(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(timeout=5) as http:
+        while time.monotonic() < deadline:
+            if (await http.get(f"{url}/health/ready")).status_code == 200:
+                return
+            await asyncio.sleep(0.1)
+    raise AssertionError("the service did not become ready again")
+
+
+async def test_outage_answers_503_then_recovers_and_loses_nothing(cluster: PgCluster, tmp_path: Path) -> None:
+    listener = Listener().start()
+    log = tmp_path / "server.log"
+    server = ServerProcess(cluster.url, log_path=log, **fast_dispatch_env()).start()
+    try:
+        async with httpx.AsyncClient(timeout=20) as http:
+            hub = await http.post(f"{server.api}/hub", json={"callback": listener.callback()})
+            assert hub.status_code == 201
+
+            stop = asyncio.Event()
+            statuses: Counter[int] = Counter()
+            created: list[str] = []
+            workers = [asyncio.create_task(_load(server.api, stop, statuses, created)) for _ in range(8)]
+            await asyncio.sleep(1.5)
+            before_outage = len(created)
+            assert before_outage > 0
+
+            await asyncio.to_thread(cluster.stop, "immediate")
+            await asyncio.sleep(2)
+            live = await http.get(f"{server.url}/health/live")
+            ready = await http.get(f"{server.url}/health/ready")
+            health = await http.get(f"{server.url}/health")
+            graphql = await http.post(f"{server.url}/graphql", json=GRAPHQL_QUERY)
+            assert live.status_code == 200
+            assert ready.status_code == 503 and ready.headers["Retry-After"].isdigit()
+            assert health.status_code == 503
+            assert graphql.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE", graphql.text
+            assert statuses[503] > 0
+
+            await asyncio.to_thread(cluster.start)
+            await _wait_ready(server.url)
+            # The first requests after the return succeed: no poisoned pooled connection answers them.
+            first = [await http.post(f"{server.api}/customer", json=CUSTOMER) for _ in range(3)]
+            assert [response.status_code for response in first] == [201, 201, 201], first[0].text
+            created.extend(response.json()["id"] for response in first)
+            reads = [await http.get(f"{server.api}/customer/{response.json()['id']}") for response in first]
+            assert [response.status_code for response in reads] == [200, 200, 200]
+            await asyncio.sleep(1)
+            stop.set()
+            await asyncio.gather(*workers)
+
+            assert set(statuses) <= {200, 201, 503}, statuses
+            assert len(created) > before_outage  # the load went on after the return
+            # Every write acknowledged with 201 is there.
+            for customer_id in created:
+                assert (await http.get(f"{server.api}/customer/{customer_id}")).status_code == 200, customer_id
+            # The dispatcher resumed: an event committed after the return reaches the subscriber.
+            last = first[-1].json()["id"]
+            deadline = time.monotonic() + 30
+            while not any(e["event"]["customer"]["id"] == last for e in listener.events()):
+                assert time.monotonic() < deadline, "the dispatcher did not resume"
+                await asyncio.sleep(0.1)
+    finally:
+        server.stop()
+        listener.stop()
+
+    text = log.read_text()
+    assert "Traceback" not in text, text[:3000]
+    assert "another operation is in progress" not in text
+    assert 1 <= text.count("database unavailable") <= 2, text[:3000]  # once per store path that noticed
+    assert text.count("database available again") >= 1, text[:3000]
