@@ -109,7 +109,8 @@ async def test_outage_answers_503_then_recovers_and_loses_nothing(cluster: PgClu
             assert len(created) > before_outage  # the load went on after the return
             # Every write acknowledged with 201 is there.
             for customer_id in created:
-                assert (await http.get(f"{server.api}/customer/{customer_id}")).status_code == 200, customer_id
+                found = await http.get(f"{server.api}/customer/{customer_id}")
+                assert found.status_code == 200, customer_id
             # The dispatcher resumed: an event committed after the return reaches the subscriber.
             last = first[-1].json()["id"]
             deadline = time.monotonic() + 30
