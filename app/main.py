@@ -10,6 +10,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 
+from app.events.deadletter import DeadLetterService
 from app.events.hub import EventFeed, Events, HubService
 from app.services import CustomerService
 from app.settings import Settings
@@ -17,6 +18,7 @@ from app.store.base import Store
 from app.store.factory import create_store
 from resolvers.endpoint import graphql_controller
 from rest.customer import CustomerController
+from rest.deadletter import DeadLetterController
 from rest.errors import EXCEPTION_HANDLERS
 from rest.health import HEALTH_HANDLERS
 from rest.hub import HubController
@@ -46,6 +48,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             CustomerController,
             HubController,
+            DeadLetterController,
             listener_router,
             *HEALTH_HANDLERS,
             graphql_controller(settings, customer_service, events.feed),
@@ -55,6 +58,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "store": _constant(store),
             "customer_service": _constant(customer_service),
             "hub_service": _constant(events.hub),
+            "dead_letter_service": _constant(events.dead_letters),
             "event_feed": _constant(events.feed),
         },
         signature_namespace={
@@ -62,6 +66,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "Store": Store,
             "CustomerService": CustomerService,
             "HubService": HubService,
+            "DeadLetterService": DeadLetterService,
             "EventFeed": EventFeed,
         },
         exception_handlers=EXCEPTION_HANDLERS,

@@ -2,8 +2,25 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: str) -> float:
+    """`30s`, `15m`, `12h`, `7d` (or plain seconds) as seconds; a ValueError names the accepted forms."""
+    text = value.strip().lower()
+    unit = _DURATION_UNITS.get(text[-1:], None)
+    number = text[:-1] if unit is not None else text
+    try:
+        seconds = float(number) * (unit or 1)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0 or seconds == float("inf"):
+        raise ValueError(f"'{value}' is not a duration: use a positive number with s, m, h or d, e.g. 7d")
+    return seconds
 
 
 class Settings(BaseSettings):
@@ -38,6 +55,16 @@ class Settings(BaseSettings):
     dispatch_lease_seconds: float = 15.0
     # Subscribers served at once by one dispatcher (each subscriber's events go out one at a time, in order).
     dispatch_concurrency: int = Field(default=32, ge=1)
+    # Operations (README "Operations"): delivered events older than this are pruned (30s, 15m, 12h, 7d).
+    event_retention: str = "7d"
+    metrics_enabled: bool = True  # GET /metrics and the request metrics behind it
+    log_format: str = "text"  # or "json": one JSON object per line, with the request id
+
+    @field_validator("event_retention")
+    @classmethod
+    def _valid_retention(cls, value: str) -> str:
+        parse_duration(value)
+        return value
 
     @property
     def is_sqlite(self) -> bool:

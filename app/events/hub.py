@@ -16,14 +16,16 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, delete, func, insert, select, text
 
 from app.domain.errors import Invalid, NotFound
 from app.domain.ids import new_id, storable
+from app.events.deadletter import DeadLetterService
 from app.events.dispatch import Dispatcher
 from app.events.feed import EventFeed, PgNotifications
 from app.events.filter import parse_subscription_query
 from app.events.queue import now_utc
+from app.events.retention import Retention
 from app.settings import Settings
 from app.store.base import Store
 from app.store.tables import EventOutbox, EventSubscription
@@ -88,6 +90,11 @@ class HubService:
         subscription = Subscription(new_id(), callback, query)
 
         def run(conn: Connection) -> None:
+            if conn.dialect.name == "postgresql":
+                # Wait for the writes in flight and hold new ones until this commits (a millisecond):
+                # otherwise a write that took a lower seq than max(seq) but commits after this
+                # subscription would never reach it. SHARE conflicts only with row changes.
+                conn.execute(text("LOCK TABLE event_outbox IN SHARE MODE"))
             # Events already in the outbox are not for this subscriber: it gets those committed after it.
             after_seq = select(func.coalesce(func.max(OUTBOX.seq), 0)).scalar_subquery()
             conn.execute(
@@ -151,6 +158,9 @@ class Events:
         self.feed = EventFeed(store, settings.dispatch_poll_seconds)
         enabled = settings.dispatcher_enabled if dispatcher is None else dispatcher
         self.dispatcher = Dispatcher(store, settings) if enabled else None
+        # Pruning runs beside the dispatcher: one per process that dispatches.
+        self.retention = Retention(store, settings.event_retention_seconds) if enabled else None
+        self.dead_letters = DeadLetterService(store, on_replay=self.committed)
         self._notifications = (
             PgNotifications(settings.database_url, self._notified) if store.dialect == "postgresql" else None
         )
@@ -172,8 +182,12 @@ class Events:
         await self.feed.start()
         if self.dispatcher is not None:
             await self.dispatcher.start()
+        if self.retention is not None:
+            self.retention.start()
 
     async def stop(self) -> None:
+        if self.retention is not None:
+            await self.retention.stop()
         if self.dispatcher is not None:
             await self.dispatcher.stop()
         await self.feed.stop()
