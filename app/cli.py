@@ -35,6 +35,7 @@ def _migrate(settings: Settings) -> None:
 
 
 async def _seed(settings: Settings, count: int) -> None:
+    from app.domain.customer import example_customer
     from app.services import CustomerService
     from app.store.factory import create_store
 
@@ -44,17 +45,9 @@ async def _seed(settings: Settings, count: int) -> None:
     rng = random.Random(629)
     for index in range(count):
         await service.create(
-            {
-                "name": f"Customer {index}",
-                "status": rng.choice(["Approved", "Pending", "Validated"]),
-                "engagedParty": {"id": str(rng.randrange(1000)), "@referredType": "Organization"},
-                "contactMedium": [
-                    {
-                        "mediumType": "email",
-                        "characteristic": {"emailAddress": f"customer{index}@example.org"},
-                    }
-                ],
-            },
+            example_customer(
+                index, rng.choice(["Approved", "Pending", "Validated"]), str(rng.randrange(1000))
+            ),
             base + "/tmf-api/customerManagement/v4",
         )
     await store.dispose()

@@ -15,7 +15,7 @@ from app.domain.errors import NotFound, PreconditionFailed
 from app.domain.events import CHANGE_EVENT, CREATE_EVENT, DELETE_EVENT, STATE_EVENT
 from app.domain.ids import new_id, storable
 from app.domain.patch import PatchFormat, apply_patch
-from app.domain.resource import indexed_columns, validate_customer, with_defaults
+from app.domain.resource import CUSTOMER_TYPE, indexed_columns, validate_customer, with_defaults
 from app.query.model import CustomerQuery
 from app.query.plain import PlainQuery, plain_query
 from app.query.sql import order_by, where_clause
@@ -218,7 +218,8 @@ class CustomerService:
             )
             resource = record.resource(href_base)
             events = [_event(CHANGE_EVENT, resource, now, ",".join(changed_paths(old, new)))]
-            if old.get("status") != new.get("status"):
+            state = CUSTOMER_TYPE.lifecycle
+            if state and old.get(state) != new.get(state):
                 events.append(_event(STATE_EVENT, resource, now))
             _write_events(conn, customer_id, events)
             return record

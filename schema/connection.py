@@ -6,31 +6,19 @@ import base64
 import binascii
 import re
 from enum import Enum
+from typing import Any
 
 import strawberry
 
 from app.domain.errors import InvalidQuery
+from app.domain.resource import CUSTOMER_TYPE
 from app.query.model import CustomerQuery, SortKey
 from app.services import CustomerPage
+from schema.derive import order_enum
 from schema.filters import CustomerWhere
 from schema.types import Customer
 
-
-@strawberry.enum(description="Attributes customers can be ordered by (single-valued, not inside arrays)")
-class CustomerOrderField(Enum):
-    ID = "id"
-    NAME = "name"
-    STATUS = "status"
-    STATUS_REASON = "statusReason"
-    TYPE = "@type"
-    BASE_TYPE = "@baseType"
-    SCHEMA_LOCATION = "@schemaLocation"
-    VALID_FOR_START_DATE_TIME = "validFor.startDateTime"
-    VALID_FOR_END_DATE_TIME = "validFor.endDateTime"
-    ENGAGED_PARTY_ID = "engagedParty.id"
-    ENGAGED_PARTY_NAME = "engagedParty.name"
-    ENGAGED_PARTY_ROLE = "engagedParty.role"
-    ENGAGED_PARTY_REFERRED_TYPE = "engagedParty.@referredType"
+CustomerOrderField: Any = order_enum(CUSTOMER_TYPE)
 
 
 @strawberry.enum

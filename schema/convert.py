@@ -1,8 +1,7 @@
 """Between Strawberry objects and TMF JSON documents, field by field.
 
-A Python field `status_reason` is the GraphQL field `statusReason` and the TMF member `statusReason`;
-the TMF `@` members are `type_`/`base_type`/`schema_location`/`referred_type` in Python and `type`/
-`baseType`/`schemaLocation`/`referredType` in GraphQL. Members a type does not name travel in its
+Each derived type (schema.derive) maps its Python field names to TMF member names in `__tmf_members__`
+(`date_of_birth` -> `dateOfBirth`, `type_` -> `@type`). Members a type does not name travel in its
 `extensions` field (a JSON object). Each type's plan is worked out once from its Strawberry definition.
 """
 
@@ -13,24 +12,12 @@ from typing import Any, TypeVar
 
 from strawberry.types.base import StrawberryList, StrawberryOptional, has_object_definition
 from strawberry.types.unset import UnsetType
-from strawberry.utils.str_converters import to_camel_case
 
 from app.domain.errors import Invalid
 
 T = TypeVar("T")
 
-AT_MEMBERS = {
-    "type_": "@type",
-    "base_type": "@baseType",
-    "schema_location": "@schemaLocation",
-    "referred_type": "@referredType",
-}
 EXTENSIONS = "extensions"
-
-
-def tmf_name(python_name: str) -> str:
-    """The TMF member (and query path segment) of a Python field name."""
-    return AT_MEMBERS.get(python_name) or to_camel_case(python_name)
 
 
 @dataclass(frozen=True)
@@ -73,7 +60,8 @@ def plan(cls: type) -> Plan:
                 continue
             inner, is_list = _unwrap(field.type)
             nested = inner if has_object_definition(inner) else None
-            members.append(Member(field.python_name, tmf_name(field.python_name), nested, is_list))
+            tmf = cls.__tmf_members__.get(field.python_name, field.python_name)  # type: ignore[attr-defined]
+            members.append(Member(field.python_name, tmf, nested, is_list))
         found = Plan(tuple(members), frozenset(m.tmf for m in members), extensible)
         _PLANS[cls] = found
     return found

@@ -2,8 +2,8 @@
 
 Each operator given is one criterion, built by `app.query.criterion` (which types and checks the value
 exactly as for REST); the operators of one filter and the members of one `where` are ANDed, `in` values
-are ORed, `and`/`or` lists combine whole `where`s. On an array (`contactMedium`, `characteristic`...) each
-criterion matches when ANY element matches, on its own - as `contactMedium.mediumType=email` in REST.
+are ORed, `and`/`or` lists combine whole `where`s. On an array each
+criterion matches when ANY element matches, on its own - as a dotted path into an array does in REST.
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ import strawberry
 from strawberry import UNSET
 from strawberry.types.unset import UnsetType
 
+from app.domain.catalogue import Kind
 from app.domain.errors import InvalidQuery
+from app.domain.resource import CUSTOMER_TYPE
 from app.query.model import And, Filter, Or, check_filter, criterion
-from schema.convert import tmf_name
+from schema.derive import REGISTRY, graphql_name, where_type
 from schema.scalars import JSON, DateTime
 
 _OPS = {"eq": "eq", "ne": "ne", "in_": "eq", "gt": "gt", "gte": "gte", "lt": "lt", "lte": "lte"}
@@ -76,126 +78,7 @@ class JSONFilter:
 OPERATOR_FILTERS = (StringFilter, DateTimeFilter, IntFilter, BooleanFilter, JSONFilter)
 
 
-@strawberry.input(description="Conditions on a period of time")
-class TimePeriodWhere:
-    start_date_time: DateTimeFilter | None = UNSET
-    end_date_time: DateTimeFilter | None = UNSET
-
-
-def _type_field() -> Any:
-    return strawberry.field(name="type", default=UNSET, description="The TMF `@type`")
-
-
-@strawberry.input(description="Conditions on a party reference")
-class RelatedPartyWhere:
-    id: StringFilter | None = UNSET
-    href: StringFilter | None = UNSET
-    name: StringFilter | None = UNSET
-    role: StringFilter | None = UNSET
-    base_type: StringFilter | None = UNSET
-    schema_location: StringFilter | None = UNSET
-    type_: StringFilter | None = _type_field()
-    referred_type: StringFilter | None = UNSET
-
-
-@strawberry.input(description="Conditions on an account reference")
-class AccountRefWhere:
-    id: StringFilter | None = UNSET
-    href: StringFilter | None = UNSET
-    name: StringFilter | None = UNSET
-    description: StringFilter | None = UNSET
-    base_type: StringFilter | None = UNSET
-    schema_location: StringFilter | None = UNSET
-    type_: StringFilter | None = _type_field()
-    referred_type: StringFilter | None = UNSET
-
-
-@strawberry.input(description="Conditions on an agreement or payment method reference")
-class EntityRefWhere:
-    id: StringFilter | None = UNSET
-    href: StringFilter | None = UNSET
-    name: StringFilter | None = UNSET
-    base_type: StringFilter | None = UNSET
-    schema_location: StringFilter | None = UNSET
-    type_: StringFilter | None = _type_field()
-    referred_type: StringFilter | None = UNSET
-
-
-@strawberry.input(description="Conditions on a characteristic")
-class CharacteristicWhere:
-    name: StringFilter | None = UNSET
-    value_type: StringFilter | None = UNSET
-    value: JSONFilter | None = UNSET
-    base_type: StringFilter | None = UNSET
-    schema_location: StringFilter | None = UNSET
-    type_: StringFilter | None = _type_field()
-
-
-@strawberry.input(description="Conditions on the details of a contact medium")
-class MediumCharacteristicWhere:
-    city: StringFilter | None = UNSET
-    contact_type: StringFilter | None = UNSET
-    country: StringFilter | None = UNSET
-    email_address: StringFilter | None = UNSET
-    fax_number: StringFilter | None = UNSET
-    phone_number: StringFilter | None = UNSET
-    post_code: StringFilter | None = UNSET
-    social_network_id: StringFilter | None = UNSET
-    state_or_province: StringFilter | None = UNSET
-    street1: StringFilter | None = UNSET
-    street2: StringFilter | None = UNSET
-    base_type: StringFilter | None = UNSET
-    schema_location: StringFilter | None = UNSET
-    type_: StringFilter | None = _type_field()
-
-
-@strawberry.input(description="Conditions on a contact medium")
-class ContactMediumWhere:
-    medium_type: StringFilter | None = UNSET
-    preferred: BooleanFilter | None = UNSET
-    characteristic: MediumCharacteristicWhere | None = UNSET
-    valid_for: TimePeriodWhere | None = UNSET
-    base_type: StringFilter | None = UNSET
-    schema_location: StringFilter | None = UNSET
-    type_: StringFilter | None = _type_field()
-
-
-@strawberry.input(description="Conditions on a credit profile")
-class CreditProfileWhere:
-    credit_profile_date: DateTimeFilter | None = UNSET
-    credit_risk_rating: IntFilter | None = UNSET
-    credit_score: IntFilter | None = UNSET
-    valid_for: TimePeriodWhere | None = UNSET
-    base_type: StringFilter | None = UNSET
-    schema_location: StringFilter | None = UNSET
-    type_: StringFilter | None = _type_field()
-
-
-@strawberry.input(description="Conditions on customers; all given members must hold (see `and`/`or`)")
-class CustomerWhere:
-    id: StringFilter | None = UNSET
-    name: StringFilter | None = UNSET
-    status: StringFilter | None = UNSET
-    status_reason: StringFilter | None = UNSET
-    account: AccountRefWhere | None = UNSET
-    agreement: EntityRefWhere | None = UNSET
-    characteristic: CharacteristicWhere | None = UNSET
-    contact_medium: ContactMediumWhere | None = UNSET
-    credit_profile: CreditProfileWhere | None = UNSET
-    engaged_party: RelatedPartyWhere | None = UNSET
-    payment_method: EntityRefWhere | None = UNSET
-    related_party: RelatedPartyWhere | None = UNSET
-    valid_for: TimePeriodWhere | None = UNSET
-    base_type: StringFilter | None = UNSET
-    schema_location: StringFilter | None = UNSET
-    type_: StringFilter | None = _type_field()
-    and_: list[CustomerWhere] | None = strawberry.field(
-        name="and", default=UNSET, description="Every one of these holds"
-    )
-    or_: list[CustomerWhere] | None = strawberry.field(
-        name="or", default=UNSET, description="At least one of these holds"
-    )
-
+class _ToFilter:
     def to_filter(self) -> Filter | None:
         """The filter of the query model (None when there is no condition); raises InvalidQuery."""
         items = _criteria(self, (), "where")
@@ -206,8 +89,30 @@ class CustomerWhere:
         return result
 
 
-def _graphql_name(field: dataclasses.Field[Any]) -> str:
-    return {"type_": "type", "in_": "in", "and_": "and", "or_": "or"}.get(field.name) or tmf_name(field.name)
+FILTER_OF_KIND: dict[Kind, type] = {
+    Kind.STRING: StringFilter,
+    Kind.DATETIME: DateTimeFilter,
+    Kind.INTEGER: IntFilter,
+    Kind.BOOLEAN: BooleanFilter,
+    Kind.ANY: JSONFilter,
+}
+
+CustomerWhere: Any = where_type(
+    CUSTOMER_TYPE.model, FILTER_OF_KIND, name="CustomerWhere", combinable=True, bases=(_ToFilter,)
+)
+
+
+def __getattr__(name: str) -> Any:
+    """The derived filters of the sub-resources by name (`ContactMediumWhere`...)."""
+    try:
+        return REGISTRY.classes[name]
+    except KeyError:
+        raise AttributeError(name) from None
+
+
+def _graphql_name(where: Any, field: dataclasses.Field[Any]) -> str:
+    special = {"in_": "in", "and_": "and", "or_": "or"}.get(field.name)
+    return special or graphql_name(getattr(type(where), "__tmf_members__", {}).get(field.name, field.name))
 
 
 def _criteria(where: Any, path: tuple[str, ...], param: str) -> list[Filter]:
@@ -217,7 +122,7 @@ def _criteria(where: Any, path: tuple[str, ...], param: str) -> list[Filter]:
         value = getattr(where, field.name)
         if isinstance(value, UnsetType):
             continue
-        name = f"{param}.{_graphql_name(field)}"
+        name = f"{param}.{_graphql_name(where, field)}"
         if value is None:
             raise InvalidQuery(f"'{name}' is null; leave it out to set no condition", field=name)
         if field.name in ("and_", "or_"):
@@ -226,11 +131,11 @@ def _criteria(where: Any, path: tuple[str, ...], param: str) -> list[Filter]:
             values = value if field.name == "in_" else [value]
             items.append(criterion(".".join(path), _OPS[field.name], values, param=name))
         else:
-            items.extend(_criteria(value, (*path, tmf_name(field.name)), name))
+            items.extend(_criteria(value, (*path, type(where).__tmf_members__[field.name]), name))
     return items
 
 
-def _combine(kind: str, wheres: list[CustomerWhere], name: str) -> Filter:
+def _combine(kind: str, wheres: list[Any], name: str) -> Filter:
     groups: list[Filter] = []
     for index, where in enumerate(wheres):
         items = _criteria(where, (), f"{name}[{index}]")

@@ -18,7 +18,7 @@ class Error:
 @strawberry.type(description="The input breaks a rule of the Customer resource")
 class ValidationError(Error):
     field: str | None = strawberry.field(
-        description="The offending attribute path in GraphQL names, e.g. contactMedium[0].mediumType"
+        description="The offending attribute path in GraphQL names, e.g. items[0].kind"
     )
 
 
@@ -48,7 +48,7 @@ DeleteCustomerResult = Annotated[
 
 
 def graphql_path(field: str | None) -> str | None:
-    """A TMF attribute path in GraphQL names: `engagedParty.@referredType` -> `engagedParty.referredType`."""
+    """A TMF attribute path in GraphQL names: `party.@kind` -> `party.kind`."""
     return None if field is None else field.replace("@", "")
 
 

@@ -209,3 +209,15 @@ class Customer(TmfModel):
 
 CustomerCreate = create_variant(Customer)
 CustomerUpdate = update_variant(Customer)
+
+
+def example_customer(index: int, status: str, party: str) -> dict[str, object]:
+    """A valid customer document for samples and seeding (`tmf629 seed`)."""
+    return {
+        "name": f"Customer {index}",
+        "status": status,
+        "engagedParty": {"id": party, "@referredType": "Organization"},
+        "contactMedium": [
+            {"mediumType": "email", "characteristic": {"emailAddress": f"customer{index}@example.org"}}
+        ],
+    }

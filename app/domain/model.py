@@ -136,7 +136,7 @@ DateTimeText = Annotated[
 ]
 # A string that must hold something other than white space (required members).
 NonBlank = Annotated[str, StringConstraints(pattern=r"\S")]
-# An absolute URI (`@schemaLocation`).
+# An absolute URI (a schema location).
 Uri = Annotated[str, AfterValidator(_uri), WithJsonSchema({"type": "string", "format": "uri"})]
 # Any JSON value but null (a characteristic's value).
 AnyValue = Annotated[Any, AfterValidator(_not_null), WithJsonSchema({})]

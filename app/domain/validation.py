@@ -1,7 +1,7 @@
 """Validation of a TMF document on its model (pydantic-core), with errors that name the attribute path.
 
 The model validates; the document is stored as sent (the model instance is not kept). The first problem
-is reported as a domain `Invalid` naming its path (`contactMedium[0].characteristic`), with the count of
+is reported as a domain `Invalid` naming its path (`items[0].detail`), with the count of
 the others.
 """
 
@@ -29,7 +29,7 @@ _BLANK = ("missing", "string_pattern_mismatch", "not_null")
 
 
 def dotted(loc: tuple[int | str, ...]) -> str:
-    """('contactMedium', 0, 'characteristic') -> 'contactMedium[0].characteristic'"""
+    """('items', 0, 'detail') -> 'items[0].detail'"""
     text = ""
     for part in loc:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))

@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from app.domain.errors import InvalidQuery
 from app.domain.catalogue import Arr, Kind, Node, Obj
+from app.domain.errors import InvalidQuery
 from app.domain.resource import CUSTOMER, CUSTOMER_TYPE, instant_key, parse_datetime
 
 MAX_CRITERIA = 20
@@ -90,7 +90,7 @@ class CustomerQuery:
 
 @dataclass(frozen=True)
 class Attribute:
-    """A resolved path; `groups` cuts it after each array: ("contactMedium",), ("characteristic", "city")."""
+    """A resolved path; `groups` cuts it after each array: ("items",), ("detail", "city")."""
 
     path: tuple[str, ...]
     node: Node

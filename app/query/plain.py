@@ -1,11 +1,11 @@
 """The hot path of the collection: queries on indexed columns only, as fixed SQL text.
 
 Building and compiling a SQLAlchemy statement costs several times what SQLite needs to answer
-`engagedParty.id=X&limit=20`. When every criterion of a query is on an indexed column (`id`, `name`,
-`status`, `engagedParty.id`, `validFor.*`), the filter is ANDed criteria and the sort keys are such
-columns too, the SQL is written here from a fixed vocabulary: column names come from
-`app.query.COLUMNS`, operators from `_SQL_OPS`, and every value is a bound parameter. Any other query
-goes through `app.query.sql`. Both give the same answers (tests/test_query_plain.py).
+`party.id=X&limit=20`. When every criterion of a query is on an indexed column (the model's `Indexed`
+attributes), the filter is ANDed criteria and the sort keys are such columns too, the SQL is written
+here from a fixed vocabulary: column names come from `app.query.model.COLUMNS`, operators from
+`_SQL_OPS`, and every value is a bound parameter. Any other query goes through `app.query.sql`.
+Both give the same answers (tests/test_query_plain.py).
 """
 
 from __future__ import annotations

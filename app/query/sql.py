@@ -1,6 +1,6 @@
 """The TMF630 query model (app.query.model) compiled to SQL, for SQLite and PostgreSQL.
 
-Indexed columns serve `id`, `name`, `status`, `engagedParty.id` and `validFor.*`; every other attribute is
+Indexed columns serve the attributes the model marks `Indexed` (app.domain.customer); every other attribute is
 read from the JSON document: `json_extract` / `json_each` on SQLite, `#>` / `#>>` / `jsonb_array_elements`
 on PostgreSQL, where equality on anything but a date-time is a `doc @> {...}` containment that the GIN index
 serves. Paths through arrays become `EXISTS (SELECT * FROM <elements> WHERE ...)`: any element matches.
@@ -35,8 +35,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-from app.domain.errors import InvalidQuery
 from app.domain.catalogue import Kind
+from app.domain.errors import InvalidQuery
 from app.query.model import (
     And,
     Attribute,
@@ -210,7 +210,7 @@ def _nested(groups: tuple[tuple[str, ...], ...], value: Any) -> Any:
 
 
 def _sqlite_path(path: tuple[str, ...]) -> str:
-    """A JSON path with quoted labels (`$."contactMedium"`), for binding: names may hold `@`."""
+    """A JSON path with quoted labels (`$."items"`), for binding: names may hold `@`."""
     return "$" + "".join(f'."{name}"' for name in path)
 
 
