@@ -3,17 +3,26 @@
 The model validates; the document is stored as sent (the model instance is not kept). The first problem
 is reported as a domain `Invalid` naming its path (`items[0].detail`), with the count of
 the others.
+
+SQLModel builds its instances through Python (`SQLModel.__init__`, once per nested object), which would
+cost more than the rules themselves; validation therefore runs on a plain pydantic mirror of each model,
+derived from its fields (same annotations, constraints and config), whose instances pydantic-core builds
+without leaving Rust.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError
+from functools import cache
+from typing import Annotated
+
+from pydantic import BaseModel, ValidationError, create_model
 from pydantic.fields import FieldInfo
+from pydantic_core import SchemaValidator
 
 from app.domain.errors import Invalid
-from app.domain.model import TmfModel, nested_model, tmf_name
+from app.domain.model import TmfModel, nested_model, tmf_name, unwrap
 
 _EXPECTED = {
     "string_type": "a string",
@@ -68,10 +77,31 @@ def describe(model: type[TmfModel], error: Any) -> str:
     return f"'{path}' {error['msg']}"
 
 
+@cache
+def _mirror(model: type[TmfModel]) -> type[BaseModel]:
+    """A plain pydantic model with the fields and configuration of `model` (nested models mirrored)."""
+    fields: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        nested = nested_model(annotation)
+        if nested is not None:
+            inner = _mirror(nested)
+            annotation = list[inner] if unwrap(annotation)[1] else inner  # type: ignore[valid-type]
+        copy = FieldInfo.merge_field_infos(field)
+        copy.annotation = annotation
+        fields[name] = (Annotated[(annotation, *field.metadata)] if field.metadata else annotation, copy)
+    config = {k: v for k, v in model.model_config.items() if k not in ("table", "registry")}
+    return create_model(model.__name__, __config__=config, **fields)  # type: ignore[call-overload,no-any-return]
+
+
+def validator(model: type[TmfModel]) -> SchemaValidator:
+    return _mirror(model).__pydantic_validator__  # type: ignore[return-value]
+
+
 def validate(model: type[TmfModel], doc: Any) -> None:
     """Raise Invalid, naming the first offending attribute path, unless `doc` is valid for `model`."""
     try:
-        model.__pydantic_validator__.validate_python(doc)
+        validator(model).validate_python(doc)
     except ValidationError as failure:
         errors = failure.errors()
         message = describe(model, errors[0])
