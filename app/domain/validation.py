@@ -12,10 +12,8 @@ without leaving Rust.
 
 from __future__ import annotations
 
-from typing import Any
-
 from functools import cache
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ValidationError, create_model
 from pydantic.fields import FieldInfo
