@@ -8,7 +8,6 @@ from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from app.events.deadletter import DeadLetterService
 from app.events.hub import EventFeed, Events, HubService
@@ -17,13 +16,14 @@ from app.settings import Settings
 from app.store.base import Store
 from app.store.factory import create_store
 from resolvers.endpoint import graphql_controller
+from resolvers.graphiql import graphiql_assets
 from rest.customer import CustomerController
 from rest.deadletter import DeadLetterController
+from rest.docs import DOCS_PATH, SwaggerUI
 from rest.errors import EXCEPTION_HANDLERS
 from rest.health import HEALTH_HANDLERS
 from rest.hub import HubController
 from rest.listener import listener_router
-from rest.wire import API_PATH
 
 EXPOSED_HEADERS = ["X-Total-Count", "X-Result-Count", "Link", "ETag", "Location"]
 
@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             listener_router,
             *HEALTH_HANDLERS,
             graphql_controller(settings, customer_service, events.feed),
+            *graphiql_assets(settings),
         ],
         dependencies={
             "settings": _constant(settings),
@@ -74,8 +75,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=OpenAPIConfig(
             title="TMF629 Customer Management",
             version="4.0.0",
-            path=f"{API_PATH}/docs",
-            render_plugins=[SwaggerRenderPlugin()],
+            path=DOCS_PATH,
+            render_plugins=[SwaggerUI(settings.ui_assets_dir)],
         ),
         request_max_body_size=settings.max_body_bytes,
         on_startup=[events.start],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -44,6 +46,8 @@ class Settings(BaseSettings):
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 2000
     graphql_max_first: int = 1000
+    # The node_modules holding the OpenAPI UI's and GraphiQL's assets (`npm ci`; app.ui_assets).
+    ui_assets_dir: Path = Path(__file__).resolve().parents[1] / "node_modules"
     # Events
     dispatcher_enabled: bool = True
     dispatch_timeout_seconds: float = 5.0

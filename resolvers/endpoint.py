@@ -13,7 +13,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError, NoSchemaIntrospectionCustomRule, parse
-from litestar import Controller, Response
+from litestar import Controller, MediaType, Request, Response
 from litestar.background_tasks import BackgroundTasks
 from litestar.di import Provide
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, QueryDepthLimiter
@@ -30,6 +30,7 @@ from app.services import CustomerService
 from app.settings import Settings
 from app.store.outage import is_unreachable
 from resolvers.context import context_getter
+from resolvers.graphiql import graphiql_page
 from resolvers.mutation import Mutation
 from resolvers.query import Query
 from resolvers.subscription import Subscription
@@ -145,6 +146,10 @@ def graphql_controller(settings: Settings, service: CustomerService, feed: Event
         # Strawberry provides the sub-response (headers and cookies resolvers may set) through a thread
         # on every request; building an empty Response needs none.
         dependencies = {**controller.dependencies, "response": Provide(sub_response, sync_to_thread=False)}
+
+        async def render_graphql_ide(self, request: Request[Any, Any, Any]) -> Response[str]:
+            # Strawberry's page loads GraphiQL from a CDN; this one from the assets served here.
+            return Response(graphiql_page(settings.ui_assets_dir), media_type=MediaType.HTML)
 
     return CustomerGraphQLController
 
