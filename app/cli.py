@@ -13,6 +13,10 @@ from app.settings import Settings
 def _serve(settings: Settings) -> None:
     import uvicorn
 
+    from app.observability import log_config
+
+    _first_run(settings)
+    _metrics_directory(settings)
     uvicorn.run(
         "app.main:serve_app",
         factory=True,
@@ -24,7 +28,61 @@ def _serve(settings: Settings) -> None:
         access_log=settings.access_log,
         log_level=settings.log_level,
         server_header=False,
+        log_config=log_config(settings),
+        # SIGTERM: stop accepting, let requests in flight finish (this long at most), then the shutdown
+        # hooks hand the dispatcher's claims back to the other replicas.
+        timeout_graceful_shutdown=30,
     )
+
+
+def _first_run(settings: Settings) -> None:
+    """An unmigrated SQLite file is migrated here; an unmigrated PostgreSQL database stops `serve` with one
+    line (migrating a shared server is an operator's decision). An unreachable one is waited for (503s)."""
+    from app.store.migrate import revisions, upgrade
+    from app.store.outage import is_unreachable
+
+    try:
+        current, head = revisions(settings)
+    except Exception as error:
+        reason = f"{type(error).__name__}: {(str(error).splitlines() or [''])[0]}"
+        if not is_unreachable(error):
+            sys.exit(f"tmf629 serve: cannot read the database {_safe_url(settings)}: {reason}")
+        print(f"tmf629 serve: the database is unreachable ({reason}); answering 503 for now", file=sys.stderr)
+        return
+    if current == head:
+        return
+    if settings.is_sqlite:
+        upgrade(settings)
+        print(f"tmf629 serve: migrated {settings.database_url} to revision {head}", file=sys.stderr)
+        return
+    found = f"at revision {current}" if current else "not migrated"
+    sys.exit(
+        f"tmf629 serve: the database {_safe_url(settings)} is {found} (this code needs {head}):"
+        " run `tmf629 migrate` first"
+    )
+
+
+def _safe_url(settings: Settings) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.database_url).render_as_string(hide_password=True)
+
+
+def _metrics_directory(settings: Settings) -> None:
+    """Several workers share their metrics through files (prometheus-client's multiprocess mode): a fresh
+    directory per start, unless PROMETHEUS_MULTIPROC_DIR names one (its old files are removed)."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    if settings.workers <= 1:
+        return
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        for stale in Path(directory).glob("*.db"):
+            stale.unlink()
+    else:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="tmf629-metrics-")
 
 
 def _migrate(settings: Settings) -> None:

@@ -24,8 +24,11 @@ from rest.errors import EXCEPTION_HANDLERS
 from rest.health import HEALTH_HANDLERS
 from rest.hub import HubController
 from rest.listener import listener_router
+from rest.metrics import gauge_refresher, metrics
+from rest.middleware import observe
+from rest.tracing import tracing_plugin
 
-EXPOSED_HEADERS = ["X-Total-Count", "X-Result-Count", "Link", "ETag", "Location"]
+EXPOSED_HEADERS = ["X-Total-Count", "X-Result-Count", "Link", "ETag", "Location", "X-Request-ID"]
 
 
 def _constant(value: object) -> Provide:
@@ -40,6 +43,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     store: Store = create_store(settings)
     events = Events(store, settings)
     customer_service = CustomerService(store, on_commit=events.committed)
+    refresh_gauges, stop_refreshing_gauges = gauge_refresher(store, events.feed)
+    tracing = tracing_plugin(store)  # None unless OTEL_EXPORTER_OTLP_ENDPOINT is set
 
     async def close_store() -> None:
         await store.dispose()
@@ -51,6 +56,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             DeadLetterController,
             listener_router,
             *HEALTH_HANDLERS,
+            *([metrics] if settings.observability else []),
             graphql_controller(settings, customer_service, events.feed),
             *graphiql_assets(settings),
         ],
@@ -71,6 +77,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "EventFeed": EventFeed,
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        plugins=[tracing] if tracing is not None else [],
         cors_config=CORSConfig(allow_origins=settings.cors_origin_list, expose_headers=EXPOSED_HEADERS),
         openapi_config=OpenAPIConfig(
             title="TMF629 Customer Management",
@@ -79,11 +86,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             render_plugins=[SwaggerUI(settings.ui_assets_dir)],
         ),
         request_max_body_size=settings.max_body_bytes,
-        on_startup=[events.start],
-        on_shutdown=[events.stop, close_store],
+        on_startup=[events.start, refresh_gauges],
+        on_shutdown=[stop_refreshing_gauges, events.stop, close_store],
         logging_config=None,
         debug=False,
     )
+    if settings.observability:
+        # Outermost: every response gets its X-Request-ID and is counted, routed or not (rest.middleware).
+        app.asgi_handler = observe(app.asgi_handler)
     app.state.settings = settings
     app.state.store = store
     app.state.customer_service = customer_service

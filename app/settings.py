@@ -61,7 +61,8 @@ class Settings(BaseSettings):
     dispatch_concurrency: int = Field(default=32, ge=1)
     # Operations (README "Operations"): delivered events older than this are pruned (30s, 15m, 12h, 7d).
     event_retention: str = "7d"
-    metrics_enabled: bool = True  # GET /metrics and the request metrics behind it
+    # GET /metrics, request metrics and X-Request-ID; off only to measure what they cost (make bench).
+    observability: bool = True
     log_format: str = "text"  # or "json": one JSON object per line, with the request id
 
     @field_validator("event_retention")

@@ -8,6 +8,7 @@ Errors that are not expected failures are masked. Subscriptions speak graphql-tr
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,6 +27,7 @@ from strawberry.utils.logging import StrawberryLogger
 
 from app.domain.errors import ServiceUnavailable
 from app.events.feed import EventFeed
+from app.observability import observe_operation
 from app.services import CustomerService
 from app.settings import Settings
 from app.store.outage import is_unreachable
@@ -60,6 +62,16 @@ class CustomerSchema(strawberry.Schema):
 
 
 _parse = functools.lru_cache(maxsize=256)(parse)
+
+
+def _operation_type(context: ExecutionContext) -> str:
+    """query, mutation or subscription; `invalid` when the document did not parse or name one."""
+    try:
+        return str(context.operation_type.value)
+    except Exception:
+        return "invalid"
+
+
 _validate = functools.lru_cache(maxsize=256)(validate_document)
 
 
@@ -69,8 +81,9 @@ class RequestGuard(MaskErrors):
     added to validation, parsing and validation cached across requests (the rules are the same tuple
     every time, so cached validations hit), and unexpected errors masked (MaskErrors' own logic)."""
 
-    def __init__(self, max_tokens: int, rules: tuple[Any, ...]) -> None:
+    def __init__(self, max_tokens: int, rules: tuple[Any, ...], observe: bool = False) -> None:
         super().__init__(should_mask_error=is_unexpected)
+        self.observe = observe  # the operation metrics (app.observability)
         self.max_tokens = max_tokens
         self.rules = rules
 
@@ -78,7 +91,13 @@ class RequestGuard(MaskErrors):
         context = self.execution_context
         context.parse_options["max_tokens"] = self.max_tokens
         context.validation_rules = context.validation_rules + self.rules
+        started = time.perf_counter()
         yield from super().on_operation()
+        if self.observe:
+            ok = not getattr(context.result, "errors", None)
+            observe_operation(
+                context.operation_name, _operation_type(context), ok, time.perf_counter() - started
+            )
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         """Unexpected errors say no more than "Unexpected error."; an outage says what it is, with
@@ -125,7 +144,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
-        extensions=[lambda: RequestGuard(settings.graphql_max_tokens, guard_rules)],
+        extensions=[lambda: RequestGuard(settings.graphql_max_tokens, guard_rules, settings.observability)],
     )
 
 

@@ -119,6 +119,11 @@ class EventFeed:
         self._wake.set()
         return stream
 
+    @property
+    def listener_count(self) -> int:
+        """Streams open now (GraphQL subscriptions): the `tmf629_graphql_subscriptions` gauge."""
+        return len(self._streams)
+
     def remove(self, stream: EventStream) -> None:
         self._streams.discard(stream)
 

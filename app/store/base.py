@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -91,6 +91,10 @@ class Store:
         await self.read(lambda conn: conn.execute(text("SELECT 1")).scalar())
 
     async def dispose(self) -> None:
+        raise NotImplementedError
+
+    def sql_engines(self) -> list[Engine]:
+        """The synchronous SQLAlchemy engines statements run on (for tracing instrumentation)."""
         raise NotImplementedError
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import asyncpg
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -122,6 +122,9 @@ class PostgresStore(Store):
             raise
         if self.outage.down:
             self.outage.recovered()
+
+    def sql_engines(self) -> list[Engine]:
+        return [self.engine.sync_engine]
 
     def pool_in_use(self) -> int:
         """Connections checked out of both pools now (the `tmf629_db_pool_in_use` gauge)."""

@@ -186,6 +186,13 @@ class SqliteStore(Store):
 
         return await asyncio.get_running_loop().run_in_executor(self._readers, run)
 
+    def sql_engines(self) -> list[Engine]:
+        return [self._writer_engine, self._reader_engine]
+
+    def pool_in_use(self) -> int:
+        """Writes queued for the writer thread (SQLite's only contended resource)."""
+        return len(self._pending)
+
     async def dispose(self) -> None:
         self._writer.shutdown(wait=True)
         self._readers.shutdown(wait=True)
