@@ -72,6 +72,10 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def event_retention_seconds(self) -> float:
+        return parse_duration(self.event_retention)
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
