@@ -1,4 +1,4 @@
-"""The `tmf629` console script: serve, migrate, seed, dispatch."""
+"""The `tmf629` console script: serve, migrate, seed, dispatch, apikey."""
 
 from __future__ import annotations
 
@@ -9,9 +9,35 @@ import sys
 
 from app.settings import Settings
 
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+def _refusal(settings: Settings) -> str | None:
+    """Why `serve` must not start with these settings (one line), or None."""
+    exposed = settings.host not in LOOPBACK_HOSTS and not settings.host.startswith("127.")
+    if exposed and not settings.auth_methods and not settings.allow_unauthenticated:
+        return (
+            f"refusing to serve on {settings.host} without authentication: set TMF629_AUTH=api-key or jwt"
+            " (README, Security), or TMF629_ALLOW_UNAUTHENTICATED=true to accept anyone who reaches the port"
+        )
+    try:
+        from app.security.authenticator import Authenticator
+        from app.security.ratelimit import RateLimiter
+
+        Authenticator(settings, None)  # type: ignore[arg-type]  # checks the settings, opens nothing
+        if settings.rate_limit:
+            RateLimiter(settings.rate_limit)
+    except ValueError as error:
+        return f"refusing to start: {error}"
+    return None
+
 
 def _serve(settings: Settings) -> None:
     import uvicorn
+
+    refusal = _refusal(settings)
+    if refusal:
+        sys.exit(f"tmf629 serve: {refusal}")
 
     from app.observability import log_config
 
@@ -132,6 +158,37 @@ async def _dispatch(settings: Settings) -> None:
     await store.dispose()
 
 
+async def _apikey(settings: Settings, args: argparse.Namespace) -> int:
+    """`apikey create|list|revoke`: the key itself is printed once, alone on the last line."""
+    from app.domain.errors import DomainError
+    from app.security.apikeys import ApiKeys, parse_scopes
+    from app.store.factory import create_store
+
+    store = create_store(settings)
+    keys = ApiKeys(store)
+    try:
+        if args.action == "create":
+            info, key = await keys.create(args.name, parse_scopes(args.scopes))
+            print(f"created API key '{info.name}' with scopes {' '.join(info.scopes) or '(none)'}")
+            print("store it now: it is shown only this once; clients send it as X-API-Key")
+            print(key)
+        elif args.action == "list":
+            for info in await keys.list():
+                created = info.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+                print(f"{info.name}\t{info.prefix}...\t{' '.join(info.scopes)}\t{created}")
+        elif not await keys.revoke(args.name):
+            print(f"tmf629 apikey revoke: no API key named '{args.name}'", file=sys.stderr)
+            return 1
+        else:
+            print(f"revoked API key '{args.name}'")
+        return 0
+    except DomainError as error:
+        print(f"tmf629 apikey {args.action}: {error.message}", file=sys.stderr)
+        return 1
+    finally:
+        await store.dispose()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="tmf629", description="TMF629 Customer Management service")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -140,6 +197,14 @@ def main(argv: list[str] | None = None) -> None:
     seed = commands.add_parser("seed", help="create sample customers")
     seed.add_argument("--count", type=int, default=20)
     commands.add_parser("dispatch", help="run only the event dispatcher (hub deliveries), no HTTP")
+    apikey = commands.add_parser("apikey", help="create, list or revoke API keys (clients send X-API-Key)")
+    actions = apikey.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="create a key; it is printed once, on the last line")
+    create.add_argument("--name", required=True)
+    create.add_argument("--scopes", required=True, help="comma-separated, e.g. customer:read,customer:write")
+    actions.add_parser("list", help="list the keys (names, prefixes and scopes, never the keys)")
+    revoke = actions.add_parser("revoke", help="delete a key: requests carrying it get 401 at once")
+    revoke.add_argument("name")
     args = parser.parse_args(argv)
     settings = Settings()
     if args.command == "serve":
@@ -150,6 +215,8 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(_dispatch(settings))
     elif args.command == "seed":
         asyncio.run(_seed(settings, args.count))
+    elif args.command == "apikey":
+        sys.exit(asyncio.run(_apikey(settings, args)))
 
 
 if __name__ == "__main__":

@@ -11,12 +11,17 @@ from litestar.openapi import OpenAPIConfig
 
 from app.events.deadletter import DeadLetterService
 from app.events.hub import EventFeed, Events, HubService
+from app.security.authenticator import Authenticator
+from app.security.hosts import HostPolicy
+from app.security.principal import CUSTOMER, HUB_WRITE
+from app.security.ratelimit import RateLimiter
 from app.services import CustomerService
 from app.settings import Settings
 from app.store.base import Store
 from app.store.factory import create_store
 from resolvers.endpoint import graphql_controller
 from resolvers.graphiql import graphiql_assets
+from rest.auth import secured, security_middleware
 from rest.customer import CustomerController
 from rest.deadletter import DeadLetterController
 from rest.docs import DOCS_PATH, SwaggerUI
@@ -45,19 +50,23 @@ def create_app(settings: Settings | None = None) -> Litestar:
     customer_service = CustomerService(store, on_commit=events.committed)
     refresh_gauges, stop_refreshing_gauges = gauge_refresher(store, events.feed)
     tracing = tracing_plugin(store)  # None unless OTEL_EXPORTER_OTLP_ENDPOINT is set
+    authenticator = Authenticator(settings, store)
+    # Hrefs built from the request carry its Host to every event subscriber: serve listed hosts only.
+    hosts = None if settings.public_url else HostPolicy(settings.allowed_hosts)
+    limiter = RateLimiter(settings.rate_limit) if settings.rate_limit else None
+    gate = security_middleware(authenticator, hosts, limiter, settings.trust_forwarded_headers)
 
     async def close_store() -> None:
         await store.dispose()
 
     app = Litestar(
         route_handlers=[
-            CustomerController,
-            HubController,
-            DeadLetterController,
-            listener_router,
+            secured(CUSTOMER, CustomerController),
+            # The listeners are the hub's contract too: whoever may register callbacks may call them.
+            secured(HUB_WRITE, HubController, DeadLetterController, listener_router),
             *HEALTH_HANDLERS,
             *([metrics] if settings.observability else []),
-            graphql_controller(settings, customer_service, events.feed),
+            graphql_controller(settings, customer_service, events.feed, authenticator),
             *graphiql_assets(settings),
         ],
         dependencies={
@@ -78,6 +87,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         exception_handlers=EXCEPTION_HANDLERS,
         plugins=[tracing] if tracing is not None else [],
+        middleware=[gate] if gate is not None else [],
         cors_config=CORSConfig(allow_origins=settings.cors_origin_list, expose_headers=EXPOSED_HEADERS),
         openapi_config=OpenAPIConfig(
             title="TMF629 Customer Management",
@@ -98,6 +108,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app.state.store = store
     app.state.customer_service = customer_service
     app.state.events = events
+    app.state.authenticator = authenticator
     return app
 
 

@@ -37,8 +37,21 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1024 * 1024
     default_limit: int = Field(default=100, ge=1)
     max_limit: int = Field(default=1000, ge=1)
-    cors_origins: str = "*"
+    # Unset: "*" while TMF629_AUTH=none, no cross-origin caller at all with auth on (app.security).
+    cors_origins: str | None = None
     access_log: bool = False
+    # Security (app.security; README "Security")
+    auth: str = "none"
+    allow_unauthenticated: bool = False
+    allowed_hosts: str = "localhost,127.0.0.1,[::1]"
+    jwt_jwks_url: str | None = None
+    jwt_jwks_file: str | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwt_jwks_min_refresh_seconds: float = 30.0
+    rate_limit: str | None = None
+    hub_callback_allow: str = ""
+    hub_max_subscriptions: int = Field(default=100, ge=0)
     log_level: str = "warning"
     # GraphQL
     graphql_introspection: bool = True
@@ -80,5 +93,13 @@ class Settings(BaseSettings):
         return self.database_url.startswith("sqlite")
 
     @property
+        if self.cors_origins is None:
+            return ["*"] if self.auth_methods == () else []
     def cors_origin_list(self) -> list[str]:
+
+    @property
+    def auth_methods(self) -> tuple[str, ...]:
+        """The credentials accepted (`api-key`, `jwt`); empty when TMF629_AUTH=none."""
+        methods = tuple(m.strip().lower() for m in self.auth.split(",") if m.strip())
+        return tuple(m for m in methods if m != "none")
         return [o.strip() for o in self.cors_origins.split(",") if o.strip()]

@@ -13,6 +13,8 @@ from litestar.connection import ASGIConnection
 from strawberry.litestar import BaseContext
 
 from app.events.feed import EventFeed
+from app.security.authenticator import Authenticator
+from app.security.principal import Principal, principal_of
 from app.services import CustomerService
 from app.settings import Settings
 from app.urls import api_base
@@ -25,6 +27,9 @@ class GraphQLContext(BaseContext, kw_only=True):
     feed: EventFeed
     href_base: str
     customer_loader: CustomerLoader
+    # Who is asking: set by the REST gate for HTTP, at `connection_init` for a websocket (resolvers/auth.py).
+    principal: Principal
+    authenticator: Authenticator
 
 
 def href_base(request: ASGIConnection[Any, Any, Any, Any], settings: Settings) -> str:
@@ -32,7 +37,9 @@ def href_base(request: ASGIConnection[Any, Any, Any, Any], settings: Settings) -
     return api_base(settings, request.scope.get("scheme", "http"), request.headers)
 
 
-def context_getter(service: CustomerService, settings: Settings, feed: EventFeed) -> Any:
+def context_getter(
+    service: CustomerService, settings: Settings, feed: EventFeed, authenticator: Authenticator
+) -> Any:
     """The Litestar dependency that builds a fresh context (fresh loaders) per request or websocket."""
 
     async def get_context(request: ASGIConnection[Any, Any, Any, Any]) -> GraphQLContext:
@@ -44,6 +51,8 @@ def context_getter(service: CustomerService, settings: Settings, feed: EventFeed
             # A websocket's context lives as long as the connection, across its operations: its loader
             # batches but does not cache, or a query would read what an earlier operation had loaded.
             customer_loader=CustomerLoader(service, cache=request.scope["type"] == "http"),
+            principal=principal_of(request.scope),
+            authenticator=authenticator,
         )
 
     return get_context

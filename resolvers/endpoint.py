@@ -28,9 +28,11 @@ from strawberry.utils.logging import StrawberryLogger
 from app.domain.errors import ServiceUnavailable
 from app.events.feed import EventFeed
 from app.observability import observe_operation
+from app.security.authenticator import Authenticator
 from app.services import CustomerService
 from app.settings import Settings
 from app.store.outage import is_unreachable
+from resolvers.auth import AuthenticatingTransportWS
 from resolvers.context import context_getter
 from resolvers.graphiql import graphiql_page
 from resolvers.mutation import Mutation
@@ -148,14 +150,16 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     )
 
 
-def graphql_controller(settings: Settings, service: CustomerService, feed: EventFeed) -> type[Controller]:
+def graphql_controller(
+    settings: Settings, service: CustomerService, feed: EventFeed, authenticator: Authenticator
+) -> type[Controller]:
     """POST and GET /graphql over `service`, subscriptions to `feed` over a graphql-transport-ws websocket
     on the same path; GraphiQL for browsers while introspection is on. Pages on other origins may open the
     websocket when CORS lets them call the API (`cors_origins`)."""
     controller = make_graphql_controller(
         build_schema(settings),
         path=GRAPHQL_PATH,
-        context_getter=context_getter(service, settings, feed),
+        context_getter=context_getter(service, settings, feed, authenticator),
         graphql_ide="graphiql" if settings.graphql_introspection else None,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         allowed_origins=settings.cors_origin_list,
@@ -165,6 +169,8 @@ def graphql_controller(settings: Settings, service: CustomerService, feed: Event
         # Strawberry provides the sub-response (headers and cookies resolvers may set) through a thread
         # on every request; building an empty Response needs none.
         dependencies = {**controller.dependencies, "response": Provide(sub_response, sync_to_thread=False)}
+        # The websocket's credential comes in its connection_init (resolvers/auth.py).
+        graphql_transport_ws_handler_class = AuthenticatingTransportWS
 
         async def render_graphql_ide(self, request: Request[Any, Any, Any]) -> Response[str]:
             # Strawberry's page loads GraphiQL from a CDN; this one from the assets served here.

@@ -9,6 +9,8 @@ from strawberry.types import Info
 
 from app.domain.errors import DomainError
 from app.domain.patch import PatchFormat
+from app.security.principal import CUSTOMER
+from resolvers.auth import requires
 from resolvers.context import GraphQLContext
 from schema.inputs import CustomerCreateInput, CustomerPatchInput
 from schema.payloads import (
@@ -25,7 +27,9 @@ IF_MATCH = "The etag the change is based on; the mutation fails with Preconditio
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Create a customer (REST: POST /customer)")
+    @strawberry.mutation(
+        description="Create a customer (REST: POST /customer)", extensions=requires(CUSTOMER.write)
+    )
     async def create_customer(
         self, info: Info[GraphQLContext, None], input: CustomerCreateInput
     ) -> CreateCustomerResult:
@@ -36,7 +40,10 @@ class Mutation:
             return error_result(error)
         return Customer.from_model(record, context.href_base)
 
-    @strawberry.mutation(description="Change a customer by JSON Merge Patch (REST: PATCH /customer/{id})")
+    @strawberry.mutation(
+        description="Change a customer by JSON Merge Patch (REST: PATCH /customer/{id})",
+        extensions=requires(CUSTOMER.write),
+    )
     async def patch_customer(
         self,
         info: Info[GraphQLContext, None],
@@ -52,7 +59,9 @@ class Mutation:
             return error_result(error)
         return Customer.from_model(record, context.href_base)
 
-    @strawberry.mutation(description="Delete a customer (REST: DELETE /customer/{id})")
+    @strawberry.mutation(
+        description="Delete a customer (REST: DELETE /customer/{id})", extensions=requires(CUSTOMER.write)
+    )
     async def delete_customer(
         self,
         info: Info[GraphQLContext, None],

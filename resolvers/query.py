@@ -9,6 +9,8 @@ from graphql import GraphQLError
 from strawberry.types import Info
 
 from app.domain.errors import DomainError, Invalid
+from app.security.principal import CUSTOMER
+from resolvers.auth import requires
 from resolvers.context import GraphQLContext
 from schema.connection import CustomerConnection, CustomerOrder, customer_query
 from schema.filters import CustomerWhere
@@ -31,12 +33,18 @@ def is_lone_root_field(info: Info[GraphQLContext, None]) -> bool:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="The customer with this id, or null when there is none")
+    @strawberry.field(
+        description="The customer with this id, or null when there is none",
+        extensions=requires(CUSTOMER.read),
+    )
     async def customer(self, info: Info[GraphQLContext, None], id: strawberry.ID) -> Customer | None:
         record = await info.context.customer_loader.load(id, alone=is_lone_root_field(info))
         return None if record is None else Customer.from_model(record, info.context.href_base)
 
-    @strawberry.field(description="Customers matching `where`, in `orderBy` order (then creation order)")
+    @strawberry.field(
+        description="Customers matching `where`, in `orderBy` order (then creation order)",
+        extensions=requires(CUSTOMER.read),
+    )
     async def customers(
         self,
         info: Info[GraphQLContext, None],

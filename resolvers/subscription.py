@@ -18,6 +18,8 @@ from strawberry.types import Info
 from app.domain.errors import Invalid
 from app.domain.events import EVENT_TYPES
 from app.events.feed import EventFeed, FeedOverflow
+from app.security.principal import CUSTOMER
+from resolvers.auth import requires
 from resolvers.context import GraphQLContext
 from resolvers.query import query_error
 from schema.events import CustomerEvent
@@ -54,7 +56,10 @@ async def customer_events(
 
 @strawberry.type
 class Subscription:
-    @strawberry.subscription(description="Customer events as they are committed, from any replica")
+    @strawberry.subscription(
+        description="Customer events as they are committed, from any replica",
+        extensions=requires(CUSTOMER.read),
+    )
     def customer_events(
         self,
         info: Info[GraphQLContext, None],

@@ -23,6 +23,8 @@ from app.store.migrate import upgrade
 
 PG_URL = os.environ.get("TMF629_TEST_DATABASE_URL") or None
 BACKENDS = ["sqlite", "postgresql"]
+# The tests' listeners run on this machine: let the hub call loopback addresses (README "Security").
+LOCAL = "127.0.0.0/8"
 
 
 @pytest.fixture(scope="session")
@@ -63,12 +65,14 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setting
     if request.param == "sqlite":
         path = tmp_path / "test.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        yield Settings(database_url=f"sqlite+aiosqlite:///{path}", dispatcher_enabled=False)
+        yield Settings(
+            database_url=f"sqlite+aiosqlite:///{path}", dispatcher_enabled=False, hub_callback_allow=LOCAL
+        )
         return
     if PG_URL is None:
         pytest.skip("TMF629_TEST_DATABASE_URL is not set")
     url = request.getfixturevalue("pg_migrated")
-    yield Settings(database_url=url, dispatcher_enabled=False)
+    yield Settings(database_url=url, dispatcher_enabled=False, hub_callback_allow=LOCAL)
 
 
 @pytest.fixture

@@ -176,7 +176,7 @@ async def test_two_dispatchers_deliver_each_event_once_per_subscriber(
     settings: Settings, store: Store, listener: Listener
 ) -> None:
     fast = settings.model_copy(update=FAST_DISPATCH)
-    hub = HubService(store)
+    hub = HubService(store, settings)
     for path in ("/a", "/b"):
         await hub.subscribe({"callback": listener.callback(path)})
     service = CustomerService(store)
@@ -208,7 +208,7 @@ async def test_claims_of_a_crashed_replica_are_taken_over_when_their_lease_expir
     settings: Settings, store: Store, listener: Listener
 ) -> None:
     fast = settings.model_copy(update=FAST_DISPATCH)
-    await HubService(store).subscribe({"callback": listener.callback()})
+    await HubService(store, settings).subscribe({"callback": listener.callback()})
     await CustomerService(store).create(customer("Moon"), BASE)
     crashed = DeliveryQueue(store.dialect, "crashed", timedelta(seconds=1), 10)
     assert await store.write(crashed.fan_out) == 1
@@ -260,7 +260,7 @@ async def test_undelivered_events_go_out_after_a_sigkill(settings: Settings, sto
 async def test_the_dispatch_command_delivers_without_a_server(
     settings: Settings, store: Store, listener: Listener
 ) -> None:
-    await HubService(store).subscribe(
+    await HubService(store, settings).subscribe(
         {"callback": listener.callback(), "query": "eventType=CustomerCreateEvent"}
     )
     for name in ("Moon", "Sun"):
@@ -281,7 +281,11 @@ async def test_the_dispatch_command_delivers_without_a_server(
 async def pg_settings(request: pytest.FixtureRequest) -> AsyncIterator[Settings]:
     if PG_URL is None:
         pytest.skip("TMF629_TEST_DATABASE_URL is not set")
-    settings = Settings(database_url=request.getfixturevalue("pg_migrated"), dispatcher_enabled=False)
+    settings = Settings(
+        database_url=request.getfixturevalue("pg_migrated"),
+        dispatcher_enabled=False,
+        hub_callback_allow="127.0.0.0/8",
+    )
     store = create_store(settings)
     await truncate_all(store)
     await store.dispose()

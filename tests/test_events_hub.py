@@ -99,8 +99,8 @@ async def test_register_retrieve_and_unregister_a_listener(api: httpx.AsyncClien
     assert_tmf_error(await api.get(f"/hub/{body['id']}"), 404, body["id"])
     assert_tmf_error(await api.delete(f"/hub/{body['id']}"), 404, body["id"])
 
-    bare = await subscribe(api, "https://listener.example/events")
-    assert bare == {"id": bare["id"], "callback": "https://listener.example/events"}
+    bare = await subscribe(api, "https://127.0.0.1:9/events")
+    assert bare == {"id": bare["id"], "callback": "https://127.0.0.1:9/events"}
 
 
 INVALID_SUBSCRIPTIONS = [

@@ -29,6 +29,7 @@ from datetime import timedelta
 import httpx
 
 from app.events.queue import FANOUT_BATCH, Claim, DeliveryQueue, pending_work
+from app.security.network import CallbackPolicy, guarded_transport
 from app.settings import Settings
 from app.store.base import Store
 from app.store.outage import is_unreachable
@@ -74,7 +75,8 @@ class Dispatcher:
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(self.settings.dispatch_timeout_seconds),
             follow_redirects=False,
-            transport=self._transport,
+            # Every connection is checked against the callback policy on the address it connects to.
+            transport=self._transport or guarded_transport(CallbackPolicy(self.settings.hub_callback_allow)),
         )
         self._loop = asyncio.create_task(self._run(), name="event-dispatcher")
 

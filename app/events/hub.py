@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, delete, func, insert, select, text
 
-from app.domain.errors import Invalid, NotFound
+from app.domain.errors import DomainError, Invalid, NotFound
 from app.domain.ids import new_id, storable
 from app.events.deadletter import DeadLetterService
 from app.events.dispatch import Dispatcher
@@ -26,6 +26,7 @@ from app.events.feed import EventFeed, PgNotifications
 from app.events.filter import parse_subscription_query
 from app.events.queue import now_utc
 from app.events.retention import Retention
+from app.security.network import CallbackPolicy
 from app.settings import Settings
 from app.store.base import Store
 from app.store.tables import EventOutbox, EventSubscription
@@ -70,11 +71,24 @@ def validate_callback(value: Any) -> str:
     return value
 
 
-class HubService:
-    """registerListener / unregisterListener: subscriptions are rows, shared by every replica."""
+class SubscriptionLimit(DomainError):
+    """One more registration than `hub_max_subscriptions`: each one multiplies the work of every write."""
 
-    def __init__(self, store: Store) -> None:
+    status = 409
+    code = "SUBSCRIPTION_LIMIT"
+    reason = "Too many hub subscriptions"
+
+
+class HubService:
+    """registerListener / unregisterListener: subscriptions are rows, shared by every replica.
+
+    A callback must reach a public address (app.security.network), checked here and again at every
+    delivery; `hub_max_subscriptions` caps the registrations."""
+
+    def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
+        self.policy = CallbackPolicy(settings.hub_callback_allow)
+        self.max_subscriptions = settings.hub_max_subscriptions
 
     async def subscribe(self, body: Any) -> Subscription:
         if not isinstance(body, dict):
@@ -87,9 +101,16 @@ class HubService:
         if query is not None and not isinstance(query, str):
             raise Invalid("query must be a string, e.g. eventType=CustomerCreateEvent", field="query")
         parse_subscription_query(query)
+        await self.policy.check_callback(callback)
         subscription = Subscription(new_id(), callback, query)
 
         def run(conn: Connection) -> None:
+            count = conn.execute(select(func.count()).select_from(SUBSCRIPTION_TABLE)).scalar_one()
+            if count >= self.max_subscriptions:
+                raise SubscriptionLimit(
+                    f"The hub holds {count} subscriptions, its limit (TMF629_HUB_MAX_SUBSCRIPTIONS);"
+                    " unregister one first"
+                )
             if conn.dialect.name == "postgresql":
                 # Wait for the writes in flight and hold new ones until this commits (a millisecond):
                 # otherwise a write that took a lower seq than max(seq) but commits after this
@@ -154,7 +175,7 @@ class Events:
 
     def __init__(self, store: Store, settings: Settings, *, dispatcher: bool | None = None) -> None:
         self.store = store
-        self.hub = HubService(store)
+        self.hub = HubService(store, settings)
         self.feed = EventFeed(store, settings.dispatch_poll_seconds)
         enabled = settings.dispatcher_enabled if dispatcher is None else dispatcher
         self.dispatcher = Dispatcher(store, settings) if enabled else None

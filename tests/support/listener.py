@@ -114,6 +114,7 @@ FAST_DISPATCH = {
     "dispatch_timeout_seconds": 1.0,
     "dispatch_lease_seconds": 2.0,
     "dispatch_max_attempts": 100,
+    "hub_callback_allow": "127.0.0.0/8",
 }
 
 

@@ -33,6 +33,7 @@ class ServerProcess:
             "TMF629_DATABASE_URL": database_url,
             "TMF629_HOST": "127.0.0.1",
             "TMF629_PORT": str(self.port),
+            "TMF629_HUB_CALLBACK_ALLOW": "127.0.0.0/8",  # the tests' listeners are local
             **env,
         }
         self.process: subprocess.Popen[bytes] | None = None

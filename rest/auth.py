@@ -1,0 +1,165 @@
+"""The security gate of every HTTP request, as one ASGI middleware (app.security does the checking).
+
+In order: the Host header (when hrefs come from it), the credential (401 + `WWW-Authenticate: Bearer`),
+the rate (429 + `Retry-After`), then the scope the route needs (403).
+
+A route says which scope it needs in its `opt` (`secured()` sets it on a router): `{"scope": CUSTOMER}`, a
+`ResourceScopes`, asks for `customer:read` on GET/HEAD and `customer:write` on other methods; `{"scope":
+"hub:write"}` asks for that scope on every method. A route that says nothing needs a valid credential and
+no particular scope: GraphQL, whose fields check their own. Open to all: the health checks, the
+OpenAPI documentation (the TMF629 specification is public), the GraphiQL page and its assets (static
+pages; a person enters the credential in GraphiQL's Headers tab), and CORS preflights (OPTIONS, which
+carry no credential). Websockets pass the Host check here and authenticate in their `connection_init`
+(resolvers/auth.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from litestar import Router
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from app.domain.errors import DomainError
+from app.security.authenticator import Authenticator
+from app.security.hosts import HostPolicy
+from app.security.principal import PRINCIPAL_KEY, ResourceScopes, TooManyRequests, Unauthenticated
+from app.security.ratelimit import RateLimiter
+from rest.wire import API_PATH, JSON, error_body
+
+PUBLIC_PATHS = ("/health", f"{API_PATH}/docs", "/graphql/assets")
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+def secured(scope: ResourceScopes | str, *handlers: Any) -> Router:
+    """`handlers` on a router whose routes need `scope` (see the module docstring)."""
+    return Router(path="/", route_handlers=list(handlers), opt={"scope": scope})
+
+
+def _is_public(scope: Scope, headers: dict[bytes, bytes]) -> bool:
+    path: str = scope["path"]
+    if scope["method"] == "OPTIONS" or any(path == p or path.startswith(p + "/") for p in PUBLIC_PATHS):
+        return True
+    # The GraphiQL page: what Strawberry answers a GET of /graphql without a query that accepts HTML.
+    return (
+        path == "/graphql"
+        and scope["method"] == "GET"
+        and b"query=" not in scope.get("query_string", b"")
+        and b"text/html" in headers.get(b"accept", b"")
+    )
+
+
+class SecurityGate:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        authenticator: Authenticator,
+        hosts: HostPolicy | None,
+        limiter: RateLimiter | None,
+        forwarded: bool,
+    ) -> None:
+        self.app = app
+        self.authenticator = authenticator
+        self.hosts = hosts
+        self.limiter = limiter
+        self.forwarded = forwarded
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        if self.hosts is not None and not self._host_allowed(headers):
+            await _refuse(
+                scope,
+                send,
+                400,
+                "BAD_REQUEST",
+                "Bad request",
+                "The Host header names a host this service does not serve (TMF629_ALLOWED_HOSTS)",
+            )
+            return
+        if scope["type"] == "websocket":
+            await self.app(scope, receive, send)
+            return
+        if _is_public(scope, headers):
+            await self.app(scope, receive, send)
+            return
+        rule = scope["route_handler"].opt.get("scope")
+        try:
+            principal = await self.authenticator.authenticate(
+                _text(headers.get(b"authorization")), _text(headers.get(b"x-api-key"))
+            )
+            if self.limiter is not None:
+                caller = principal.subject if self.authenticator.enabled else _client(scope)
+                self.limiter.check(caller)
+            if isinstance(rule, ResourceScopes):
+                principal.require(rule.read if scope["method"] in READ_METHODS else rule.write)
+            elif rule is not None:
+                principal.require(rule)
+        except DomainError as error:
+            await _refuse_error(scope, send, error)
+            return
+        scope[PRINCIPAL_KEY] = principal  # type: ignore[literal-required]
+        await self.app(scope, receive, send)
+
+    def _host_allowed(self, headers: dict[bytes, bytes]) -> bool:
+        assert self.hosts is not None
+        if not self.hosts.allows(headers.get(b"host", b"").decode("latin-1")):
+            return False
+        forwarded = headers.get(b"x-forwarded-host") if self.forwarded else None
+        return forwarded is None or self.hosts.allows(forwarded.decode("latin-1").split(",")[0])
+
+
+def _text(value: bytes | None) -> str | None:
+    return None if value is None else value.decode("latin-1")
+
+
+def _client(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+async def _refuse_error(scope: Scope, send: Send, error: DomainError) -> None:
+    extra: list[tuple[bytes, bytes]] = []
+    if isinstance(error, Unauthenticated):
+        extra.append((b"www-authenticate", b'Bearer realm="tmf629"'))
+    elif isinstance(error, TooManyRequests):
+        extra.append((b"retry-after", str(error.retry_after).encode()))
+    await _refuse(scope, send, error.status, error.code, error.reason, error.message, extra)
+
+
+async def _refuse(
+    scope: Scope,
+    send: Send,
+    status: int,
+    code: str,
+    reason: str,
+    message: str,
+    extra: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.close", "code": 1008, "reason": message[:120]})
+        return
+    body = orjson.dumps(error_body(status, code, reason, message))
+    headers = [(b"content-type", JSON.encode()), (b"content-length", str(len(body)).encode()), *(extra or [])]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def security_middleware(
+    authenticator: Authenticator, hosts: HostPolicy | None, limiter: RateLimiter | None, forwarded: bool
+) -> Any:
+    """The Litestar middleware factory, or None when there is nothing to check (auth off, no rate
+    limit, hrefs from TMF629_PUBLIC_URL): then requests pay nothing."""
+    if not authenticator.enabled and hosts is None and limiter is None:
+        return None
+
+    def factory(app: ASGIApp) -> ASGIApp:
+        return SecurityGate(
+            app, authenticator=authenticator, hosts=hosts, limiter=limiter, forwarded=forwarded
+        )
+
+    return factory
