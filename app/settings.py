@@ -7,7 +7,6 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -40,6 +39,7 @@ class Settings(BaseSettings):
     # Unset: "*" while TMF629_AUTH=none, no cross-origin caller at all with auth on (app.security).
     cors_origins: str | None = None
     access_log: bool = False
+    log_level: str = "warning"
     # Security (app.security; README "Security")
     auth: str = "none"
     allow_unauthenticated: bool = False
@@ -52,7 +52,6 @@ class Settings(BaseSettings):
     rate_limit: str | None = None
     hub_callback_allow: str = ""
     hub_max_subscriptions: int = Field(default=100, ge=0)
-    log_level: str = "warning"
     # GraphQL
     graphql_introspection: bool = True
     graphql_max_depth: int = 10
@@ -93,13 +92,13 @@ class Settings(BaseSettings):
         return self.database_url.startswith("sqlite")
 
     @property
+    def cors_origin_list(self) -> list[str]:
         if self.cors_origins is None:
             return ["*"] if self.auth_methods == () else []
-    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
 
     @property
     def auth_methods(self) -> tuple[str, ...]:
         """The credentials accepted (`api-key`, `jwt`); empty when TMF629_AUTH=none."""
         methods = tuple(m.strip().lower() for m in self.auth.split(",") if m.strip())
         return tuple(m for m in methods if m != "none")
-        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
