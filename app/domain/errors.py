@@ -1,6 +1,11 @@
-"""Domain errors: plain exceptions, mapped once per door (REST and GraphQL)."""
+"""Domain errors: plain exceptions, mapped once per door (REST and GraphQL), and the TMF `Error` body
+the REST door answers them with (its model feeds the OpenAPI document)."""
 
 from __future__ import annotations
+
+from sqlmodel import Field
+
+from app.domain.model import TmfModel, Uri
 
 
 class DomainError(Exception):
@@ -72,3 +77,30 @@ class ServiceUnavailable(Exception):
         super().__init__(message)
         self.message = message
         self.retry_after = retry_after
+
+
+class Error(TmfModel):
+    """Used when an API throws an Error, typically with a HTTP error response-code (3xx, 4xx, 5xx)"""
+
+    code: str = Field(description="Application relevant detail, defined in the API or a common list.")
+    reason: str = Field(
+        description="Explanation of the reason for the error which can be shown to a client user."
+    )
+    message: str = Field(
+        default=None,
+        description="More details and corrective actions related to the error which can be shown to a "
+        "client user.",
+    )
+    status: str = Field(default=None, description="HTTP Error code extension")
+    referenceError: Uri = Field(default=None, description="URI of documentation describing the error.")
+    baseType: str = Field(
+        default=None, alias="@baseType", description="When sub-classing, this defines the super-class."
+    )
+    schemaLocation: Uri = Field(
+        default=None,
+        alias="@schemaLocation",
+        description="A URI to a JSON-Schema file that defines additional attributes and relationships",
+    )
+    type_: str = Field(
+        default=None, alias="@type", description="When sub-classing, this defines the sub-class entity name."
+    )
