@@ -31,6 +31,7 @@ from rest.hub import HubController
 from rest.listener import listener_router
 from rest.metrics import gauge_refresher, metrics
 from rest.middleware import observe
+from rest.openapi import install as install_openapi
 from rest.tracing import tracing_plugin
 
 EXPOSED_HEADERS = ["X-Total-Count", "X-Result-Count", "Link", "ETag", "Location", "X-Request-ID"]
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     if settings.observability:
         # Outermost: every response gets its X-Request-ID and is counted, routed or not (rest.middleware).
         app.asgi_handler = observe(app.asgi_handler)
+    install_openapi(app)  # the document built from the model, and OPTIONS answering each path's methods
     app.state.settings = settings
     app.state.store = store
     app.state.customer_service = customer_service

@@ -19,7 +19,9 @@ from urllib.parse import urlsplit
 from sqlalchemy import Connection, delete, func, insert, select, text
 
 from app.domain.errors import DomainError, Invalid, NotFound
+from app.domain.events import EVENT_MODELS
 from app.domain.ids import new_id, storable
+from app.domain.validation import validate
 from app.events.deadletter import DeadLetterService
 from app.events.dispatch import Dispatcher
 from app.events.feed import EventFeed, PgNotifications
@@ -159,14 +161,14 @@ class HubService:
 
 
 def accept_listener_event(event_type: str, body: Any) -> dict[str, Any]:
-    """The client side of the contract (`/listener/customer*Event`): an event of the listener's type."""
+    """The client side of the contract (`/listener/customer*Event`): an event of the listener's type,
+    valid for its model (app.domain.events: every member typed, the customer a valid Customer)."""
     if not isinstance(body, dict):
         raise Invalid("The request body must be a JSON object (the event)", field="body")
+    validate(EVENT_MODELS[event_type], body)
     sent = body.get("eventType")
     if sent is not None and sent != event_type:
         raise Invalid(f"eventType '{sent}' was sent to the listener of {event_type}", field="eventType")
-    if "event" in body and not isinstance(body["event"], dict):
-        raise Invalid("event must be an object carrying the customer", field="event")
     return body
 
 
