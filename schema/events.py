@@ -27,6 +27,7 @@ CustomerSnapshot = create_type(
     description="The customer as an event carries it: every Customer field but `etag` (an event has no"
     " version; query `customer(id)` for the current ETag)",
 )
+CustomerSnapshot.__tmf_members__ = Customer.__tmf_members__
 
 
 @strawberry.type(description="A customer event: a create, an attribute change, a status change or a delete")
