@@ -26,12 +26,17 @@ def _expect(response: httpx.Response, *statuses: int) -> None:
         )
 
 
-def customer(base: str, customer_id: str) -> None:
-    response = httpx.get(f"{base}{API_PATH}/customer/{customer_id}", timeout=10)
+def customer(base: str, customer_id: str, headers: dict[str, str] | None = None) -> None:
+    response = httpx.get(f"{base}{API_PATH}/customer/{customer_id}", headers=headers, timeout=10)
     _expect(response, 200)
     body = response.json()
     if body.get("id") != customer_id or not body.get("engagedParty"):
         raise CheckFailed(f"GET /customer/{customer_id} answered another customer: {response.text[:300]}")
+
+
+def refused_without_credential(base: str, customer_id: str) -> None:
+    """With authentication on, the same GET without a credential is a 401: the JWT is really checked."""
+    _expect(httpx.get(f"{base}{API_PATH}/customer/{customer_id}", timeout=10), 401)
 
 
 def page(base: str, party: str, expected_total: int) -> None:

@@ -86,6 +86,7 @@ def run_wrk(
     duration: float,
     connections: int,
     threads: int,
+    headers: dict[str, str] | None = None,
 ) -> WrkResult:
     """One wrk run against `url` (scheme://host:port/path): its requests, errors and latencies."""
     threads = max(1, min(threads, connections))
@@ -98,6 +99,7 @@ def run_wrk(
         "10s",
         "-s",
         str(script),
+        *(f"-H{name}: {value}" for name, value in (headers or {}).items()),
         url,
     ]
     if script_arg is not None:
