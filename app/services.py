@@ -203,7 +203,7 @@ class CustomerService:
         def run(conn: Connection) -> CustomerRecord:
             current = self._locked(conn, customer_id, if_match)
             old = current.document
-            new = apply_patch(old, patch_format, patch)
+            new = apply_patch(old, patch_format, patch, customer_id)
             validate_customer(new)
             new = with_defaults(new)
             if new == old:

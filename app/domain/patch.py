@@ -62,17 +62,22 @@ def _check_server_owned_json_patch(operations: Any) -> None:
             if not isinstance(pointer, str):
                 continue
             head = pointer.split("/")[1] if pointer.startswith("/") else ""
-            if head in SERVER_OWNED and not (key == "from" and operation.get("op") == "copy"):
+            # Copying the id is reading it; `href` depends on the address and is not in the document.
+            copies_id = key == "from" and operation.get("op") == "copy" and head == "id"
+            if head in SERVER_OWNED and not copies_id:
                 raise Invalid(f"'{head}' is set by the server and cannot be patched", field=head)
             if operation.get("op") != "test" and pointer == "" and key == "path":
                 raise Invalid("A JSON Patch cannot replace the whole customer", field="path")
 
 
-def apply_patch(document: dict[str, Any], patch_format: PatchFormat, patch: Any) -> dict[str, Any]:
-    """The patched copy of `document` (which holds `id` for JSON Patch tests but never `href`).
+def apply_patch(
+    document: dict[str, Any], patch_format: PatchFormat, patch: Any, customer_id: str | None = None
+) -> dict[str, Any]:
+    """The patched copy of the stored `document` (neither `id` nor `href`).
 
-    Raises Invalid for a malformed patch or a bad path, Conflict for a failed `test`.
-    The caller validates the result as a whole customer.
+    A JSON Patch reads the customer as the client does, with its `customer_id` at `/id`, so that it may
+    `copy` from `/id`; the id never reaches the result. Raises Invalid for a malformed patch or a bad path,
+    Conflict for a failed `test`. The caller validates the result as a whole customer.
     """
     if patch_format is PatchFormat.MERGE:
         _check_server_owned_merge(patch)
@@ -80,14 +85,16 @@ def apply_patch(document: dict[str, Any], patch_format: PatchFormat, patch: Any)
         assert isinstance(result, dict)
         return result
     _check_server_owned_json_patch(patch)
+    target = document if customer_id is None else {"id": customer_id, **document}
     try:
-        result = jsonpatch.JsonPatch(patch).apply(document, in_place=False)
+        result = jsonpatch.JsonPatch(patch).apply(target, in_place=False)
     except jsonpatch.JsonPatchTestFailed as error:
         raise Conflict(f"JSON Patch test failed: {error}") from error
     except (jsonpatch.JsonPatchConflict, jsonpointer.JsonPointerException) as error:
         raise Invalid(f"JSON Patch cannot be applied: {error}", field="path") from error
     except jsonpatch.InvalidJsonPatch as error:
         raise Invalid(f"Invalid JSON Patch: {error}", field="") from error
-    if not isinstance(result, dict):
-        raise Invalid("The patched customer must be a JSON object", field="")
+    assert isinstance(result, dict)  # only `test` may name the whole document
+    if customer_id is not None:
+        del result["id"]  # no operation may write /id, so it is still there
     return result
