@@ -8,6 +8,7 @@ the services use.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,13 +18,16 @@ from app.domain.catalogue import Kind, Obj, catalogue, indexed
 from app.domain.customer import Customer
 from app.domain.errors import Invalid
 from app.domain.model import (
+    Linked,
     TmfModel,
     create_variant,
     defaults,
     instant_key,
     lifecycle_attribute,
+    linked,
     parse_datetime,
     server_owned,
+    stamped,
     update_variant,
 )
 from app.domain.validation import validate
@@ -43,6 +47,8 @@ class ResourceType:
     server_owned: tuple[str, ...] = field(init=False)
     defaults: dict[str, Any] = field(init=False)
     lifecycle: str | None = field(init=False)
+    stamped: tuple[str, ...] = field(init=False)
+    links: tuple[str, Linked] | None = field(init=False)
 
     def __post_init__(self) -> None:
         derived = {
@@ -53,6 +59,8 @@ class ResourceType:
             "server_owned": server_owned(self.model),
             "defaults": defaults(self.model),
             "lifecycle": lifecycle_attribute(self.model),
+            "stamped": stamped(self.model),
+            "links": linked(self.model),
         }
         for name, value in derived.items():
             object.__setattr__(self, name, value)
@@ -69,10 +77,12 @@ class ResourceType:
         for name in self.server_owned:
             if name in doc:
                 raise Invalid(f"'{name}' is set by the server and cannot be given", field=name)
-        # JSON escapes NUL as \u0000, and orjson refuses integers beyond 64 bits: one encoding of the
-        # document rules both out far faster than a walk.
+        # JSON escapes NUL as \u0000, orjson refuses integers beyond 64 bits unsigned, and an integer
+        # beyond 64 bits signed has at least 19 digits: one encoding of the document finds every suspect
+        # far faster than a walk, which then decides.
         try:
-            suspect = b"\\u0000" in orjson.dumps(doc)
+            encoded = orjson.dumps(doc)
+            suspect = b"\\u0000" in encoded or _LONG_DIGITS.search(encoded) is not None
         except TypeError:
             suspect = True
         problem = unstorable(doc) if suspect else None
@@ -85,6 +95,21 @@ class ResourceType:
         """The stored form of a valid document: the defaulted members filled in when absent or empty."""
         missing = {name: value for name, value in self.defaults.items() if not doc.get(name)}
         return {**doc, **missing} if missing else doc
+
+    def linked_parties(self, doc: dict[str, Any]) -> list[tuple[str, str]]:
+        """(id, type) of each item of the linked array (`Linked`), in order, without repeats."""
+        if self.links is None:
+            return []
+        name, marker = self.links
+        items = doc.get(name)
+        found = [
+            (item[marker.id], item[marker.type])
+            for item in (items if isinstance(items, list) else [])
+            if isinstance(item, dict)
+            and isinstance(item.get(marker.id), str)
+            and isinstance(item.get(marker.type), str)
+        ]
+        return list(dict.fromkeys(found))
 
     def indexed_columns(self, doc: dict[str, Any]) -> dict[str, Any]:
         """Values of the indexed attributes of `doc`, by column (server-owned ones are set apart)."""
@@ -103,6 +128,7 @@ class ResourceType:
         return values
 
 
+_LONG_DIGITS = re.compile(rb"\d{19}")
 NUL = "\x00"
 INT64 = range(-(2**63), 2**63)
 
