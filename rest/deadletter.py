@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 from litestar import Controller, Response, delete, get, post
-from litestar.status_codes import HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from app.events.deadletter import DeadLetterService
 from rest.wire import API_PATH, json_response
@@ -20,14 +20,24 @@ class DeadLetterController(Controller):
     ) -> Response[bytes]:
         return json_response(orjson.dumps(await dead_letter_service.list(subscription_id)))
 
-    @post("/replay", operation_id="replayAllDeadLetter", summary="Deliver every dead letter again")
+    @post(
+        "/replay",
+        operation_id="replayAllDeadLetter",
+        summary="Deliver every dead letter again",
+        status_code=HTTP_200_OK,  # what it answers, and what the OpenAPI document says (rest.openapi)
+    )
     async def replay_all(
         self, subscription_id: str, dead_letter_service: DeadLetterService
     ) -> Response[bytes]:
         replayed = await dead_letter_service.replay(subscription_id)
         return json_response(orjson.dumps({"replayed": replayed}))
 
-    @post("/{delivery_id:str}/replay", operation_id="replayDeadLetter", summary="Deliver a dead letter again")
+    @post(
+        "/{delivery_id:str}/replay",
+        operation_id="replayDeadLetter",
+        summary="Deliver a dead letter again",
+        status_code=HTTP_200_OK,
+    )
     async def replay_one(
         self, subscription_id: str, delivery_id: str, dead_letter_service: DeadLetterService
     ) -> Response[bytes]:

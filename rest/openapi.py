@@ -44,13 +44,14 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": REF.format(model=name)}
 
 
-def _clean(node: Any) -> Any:
-    """Drop what pydantic adds that the contract does not say: titles and `default: null`."""
+def _clean(node: Any, members: bool = False) -> Any:
+    """Drop what pydantic adds that the contract does not say: titles and `default: null` (`members`:
+    `node` maps member names, which are kept whatever they are, to schemas)."""
     if isinstance(node, dict):
         return {
-            key: _clean(value)
+            key: _clean(value, members=key == "properties" and not members)
             for key, value in node.items()
-            if key != "title" and not (key == "default" and value is None)
+            if members or (key != "title" and not (key == "default" and value is None))
         }
     if isinstance(node, list):
         return [_clean(item) for item in node]
@@ -408,7 +409,8 @@ def _generic(route: HTTPRoute, handler: Any, method: str) -> dict[str, Any]:
     }
     if handler.description or handler.fn.__doc__:
         operation["description"] = handler.description or handler.fn.__doc__.strip()
-    if method in ("POST", "PUT", "PATCH"):
+    reads_body = {"data", "request"} & set(handler.parsed_fn_signature.parameters)
+    if method in ("POST", "PUT", "PATCH") and reads_body:
         operation["requestBody"] = {"required": False, "content": _json({})}
     return operation
 
