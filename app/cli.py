@@ -118,24 +118,45 @@ def _migrate(settings: Settings) -> None:
     print(f"database migrated: {settings.database_url}")
 
 
+SEED_BATCH = 5000
+
+
 async def _seed(settings: Settings, count: int) -> None:
+    """`count` example customers, in batches of SEED_BATCH (one transaction each, validated like any
+    create, no events), with a progress bar on a terminal."""
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     from app.domain.customer import example_customer
     from app.services import CustomerService
     from app.store.factory import create_store
 
     store = create_store(settings)
     service = CustomerService(store)
-    base = (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
     rng = random.Random(629)
-    for index in range(count):
-        await service.create(
-            example_customer(
-                index, rng.choice(["Approved", "Pending", "Validated"]), str(rng.randrange(1000))
-            ),
-            base + "/tmf-api/customerManagement/v4",
-        )
-    await store.dispose()
-    print(f"seeded {count} customers")
+    statuses = ["Approved", "Pending", "Validated"]
+    started = time.monotonic()
+    progress = Progress(
+        TextColumn("seeding"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        disable=not sys.stderr.isatty(),
+    )
+    try:
+        with progress:
+            task = progress.add_task("customers", total=count)
+            for first in range(0, count, SEED_BATCH):
+                batch = [
+                    example_customer(index, rng.choice(statuses), str(rng.randrange(1000)))
+                    for index in range(first, min(count, first + SEED_BATCH))
+                ]
+                await service.create_many(batch)
+                progress.advance(task, len(batch))
+    finally:
+        await store.dispose()
+    print(f"seeded {count} customers in {time.monotonic() - started:.1f} s")
 
 
 async def _dispatch(settings: Settings) -> None:

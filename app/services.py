@@ -20,19 +20,21 @@ from app.query.model import CustomerQuery
 from app.query.plain import PlainQuery, plain_query
 from app.query.sql import order_by, where_clause
 from app.store.base import Store
-from app.store.tables import Customer, EventOutbox
+from app.store.tables import Customer, CustomerAccount, EventOutbox
 
 T = TypeVar("T")
 
 CUSTOMER = Customer.__table__.c  # type: ignore[attr-defined]
 CUSTOMER_TABLE = Customer.__table__
 OUTBOX_TABLE = EventOutbox.__table__
+LINK_TABLE = CustomerAccount.__table__  # type: ignore[attr-defined]
 
 
 # Statements built once: executing a constant statement with parameters hits SQLAlchemy's
 # compiled cache without rebuilding a cache key from the values on every write.
 _INSERT_CUSTOMER = insert(CUSTOMER_TABLE)
 _INSERT_EVENT = insert(OUTBOX_TABLE)
+_INSERT_LINKS = insert(LINK_TABLE)
 
 _HOT_SQL = {
     "sqlite": "SELECT doc, version FROM customer WHERE id = ?",
@@ -42,6 +44,21 @@ _HOT_SQL = {
 
 def dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
+
+
+def account_ids(doc: dict[str, Any]) -> list[str]:
+    """The ids a customer's `account[]` lists, in order, without repeats: its links to accounts."""
+    accounts = doc.get("account")
+    if not accounts:
+        return []
+    return list(
+        dict.fromkeys(a["id"] for a in accounts if isinstance(a, dict) and isinstance(a.get("id"), str))
+    )
+
+
+def _write_account_links(conn: Connection, customer_id: str, ids: list[str]) -> None:
+    if ids:
+        conn.execute(_INSERT_LINKS, [{"customer_id": customer_id, "account_id": a} for a in ids])
 
 
 @dataclass(eq=False)
@@ -175,22 +192,29 @@ class CustomerService:
         record = CustomerRecord(new_id(), 1, dumps(doc))
         record.__dict__["document"] = doc
         now = _now()
-        values = {
-            "id": record.id,
-            "doc": doc,
-            "version": 1,
-            "created_at": now,
-            "updated_at": now,
-            **indexed_columns(doc),
-        }
+        values = _new_row(record.id, doc, now)
         events = [_event(CREATE_EVENT, record.resource(href_base), now)]
+        links = account_ids(doc)
 
         def run(conn: Connection) -> None:
             conn.execute(_INSERT_CUSTOMER, values)
+            _write_account_links(conn, record.id, links)  # one statement, only when it lists accounts
             _write_events(conn, record.id, events)
 
         await self._write(run)
         return record
+
+    async def create_many(self, bodies: Sequence[Any]) -> list[str]:
+        """Bulk loading (`tmf629 seed`): each body through the same validation and into the same row shape
+        as `create`, all in one transaction, but without events: a bulk load is not business activity to
+        announce to subscribers. The ids, in order."""
+        now = _now()
+        rows = []
+        for body in bodies:
+            validate_customer(body)
+            rows.append(_new_row(new_id(), with_defaults(body), now))
+        await self.store.write(lambda conn: conn.execute(_INSERT_CUSTOMER, rows))
+        return [row["id"] for row in rows]
 
     async def patch(
         self,
@@ -216,6 +240,10 @@ class CustomerService:
                 .where(CUSTOMER.id == customer_id)
                 .values(doc=new, version=record.version, updated_at=now, **indexed_columns(new))
             )
+            links = account_ids(new)
+            if links != account_ids(old):  # the links follow account[] (deleted with the customer by cascade)
+                conn.execute(delete(LINK_TABLE).where(LINK_TABLE.c.customer_id == customer_id))
+                _write_account_links(conn, customer_id, links)
             resource = record.resource(href_base)
             events = [_event(CHANGE_EVENT, resource, now, ",".join(changed_paths(old, new)))]
             state = CUSTOMER_TYPE.lifecycle
@@ -256,6 +284,18 @@ class CustomerService:
                 f"of customer '{customer_id}'"
             )
         return record
+
+
+def _new_row(customer_id: str, doc: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """A new customer's row: the document and the indexed columns derived from it."""
+    return {
+        "id": customer_id,
+        "doc": doc,
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+        **indexed_columns(doc),
+    }
 
 
 def _now() -> datetime:

@@ -23,11 +23,13 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
 
 from bench import checks
+from bench.auth import jwt_setup
 from bench.data import API_PATH, GRAPHQL_QUERY, PARTY_COUNT, customer_body, party_id
 from bench.loadgen import GET_SCRIPT, POST_SCRIPT, WrkMissing, WrkResult, ensure_wrk, run_wrk
 from bench.report import Ratio, Scale, ScalePoint, as_json, print_ratios, print_scale, summary
@@ -92,8 +94,20 @@ class Bench:
         path.write_text("\n".join(lines) + "\n")
         return path
 
-    def measure(self, url: str, script: Path, arg: Path | None, connections: int, secs: float) -> WrkResult:
-        options = {"connections": connections, "threads": self.args.threads}
+    def measure(
+        self,
+        url: str,
+        script: Path,
+        arg: Path | None,
+        connections: int,
+        secs: float,
+        headers: dict[str, str] | None = None,
+    ) -> WrkResult:
+        options: dict[str, Any] = {
+            "connections": connections,
+            "threads": self.args.threads,
+            "headers": headers,
+        }
         if self.args.warmup > 0:
             run_wrk(self.wrk, url, script, arg, duration=self.args.warmup, **options)
         return run_wrk(self.wrk, url, script, arg, duration=secs, **options)
@@ -101,10 +115,11 @@ class Bench:
     def throughput(self, url: str, script: Path, arg: Path | None) -> WrkResult:
         return self.measure(url, script, arg, self.args.connections, self.args.duration)
 
-    def app(self, seeder: Seeder) -> AbstractContextManager[str]:
+    def app(self, seeder: Seeder, extra_env: dict[str, str] | None = None) -> AbstractContextManager[str]:
         port = free_port()
         command, env = app_command(port)
         env["TMF629_DATABASE_URL"] = seeder.database_url
+        env.update(extra_env or {})
         return serve("app", command, env, port, "/health", self.workdir)
 
     def ceiling(self, module: str) -> AbstractContextManager[str]:
@@ -182,7 +197,54 @@ class Bench:
             self.on(self.ceiling("bench.ceiling_strawberry"), [graphql], strawberry)
         print("  ceiling: bare Litestar, again", flush=True)
         self.on(self.ceiling("bench.ceiling_litestar"), litestar_rows, litestar)
+        rows.append(self.observability_cost(seeder, ids[0], one_paths))
+        rows.append(self.jwt_cost(seeder, ids[0], one_paths))
         return rows
+
+    def observability_cost(self, seeder: Seeder, customer_id: str, one_paths: Path) -> Ratio:
+        """GET /customer/{id} with metrics and request ids (the default) against the same service with
+        TMF629_OBSERVABILITY=false, measured off, on, off: they may cost at most 5%."""
+        row = Ratio("GET /customer/{id} with metrics + request ids", 0.95, "service without them")
+
+        def measure(ceiling: bool) -> Callable[[str], None]:
+            def run(base: str) -> None:
+                check = partial(checks.customer, base, customer_id)
+                attempt(row, partial(self.checked_throughput, check, base, GET_SCRIPT, one_paths), ceiling)
+
+            return run
+
+        print("  service: GET /customer/{id} without, with, without metrics and request ids", flush=True)
+        off = {"TMF629_OBSERVABILITY": "false"}
+        self.on(self.app(seeder, off), [row], measure(True))
+        self.on(self.app(seeder), [row], measure(False))
+        self.on(self.app(seeder, off), [row], measure(True))
+        return row
+
+    def jwt_cost(self, seeder: Seeder, customer_id: str, one_paths: Path) -> Ratio:
+        """GET /customer/{id} with an RS256 JWT (TMF629_AUTH=jwt) against the same GET without
+        authentication, measured without, with, without: verified tokens are cached until they expire,
+        so checking the token must not cost more than 15%."""
+        row = Ratio("GET /customer/{id} with a JWT", 0.85, "service without auth")
+        env, authorization = jwt_setup(self.workdir)
+
+        def measure(with_jwt: bool) -> Callable[[str], None]:
+            headers = {"Authorization": authorization} if with_jwt else None
+
+            def run(base: str) -> WrkResult:
+                if with_jwt:
+                    checks.refused_without_credential(base, customer_id)
+                checks.customer(base, customer_id, headers)
+                return self.measure(
+                    base, GET_SCRIPT, one_paths, self.args.connections, self.args.duration, headers
+                )
+
+            return lambda base: attempt(row, partial(run, base), ceiling=not with_jwt)
+
+        print("  service: GET /customer/{id} without, with, without a JWT", flush=True)
+        self.on(self.app(seeder), [row], measure(False))
+        self.on(self.app(seeder, env), [row], measure(True))
+        self.on(self.app(seeder), [row], measure(False))
+        return row
 
     def checked_throughput(self, check: Callable[[], None], url: str, script: Path, arg: Path) -> WrkResult:
         check()
