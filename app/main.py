@@ -9,11 +9,14 @@ from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
+from app.domain.tmf666 import ACCOUNT_MANAGEMENT
 from app.events.deadletter import DeadLetterService
+from app.events.filter import ACCOUNT_EVENTS
 from app.events.hub import EventFeed, Events, HubService
+from app.resources import ResourceService
 from app.security.authenticator import Authenticator
 from app.security.hosts import HostPolicy
-from app.security.principal import CUSTOMER, HUB_WRITE
+from app.security.principal import ACCOUNT, CUSTOMER, HUB_WRITE
 from app.security.ratelimit import RateLimiter
 from app.services import CustomerService
 from app.settings import Settings
@@ -32,6 +35,8 @@ from rest.listener import listener_router
 from rest.metrics import gauge_refresher, metrics
 from rest.middleware import observe
 from rest.openapi import install as install_openapi
+from rest.resource import hub_router, resource_router
+from rest.resource import listener_router as api_listener_router
 from rest.tracing import tracing_plugin
 
 EXPOSED_HEADERS = ["X-Total-Count", "X-Result-Count", "Link", "ETag", "Location", "X-Request-ID"]
@@ -49,6 +54,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
     store: Store = create_store(settings)
     events = Events(store, settings)
     customer_service = CustomerService(store, on_commit=events.committed)
+    # TMF666: one generic service per registered resource, and the API's own hub.
+    account_services = {
+        r.name: ResourceService(store, ACCOUNT_MANAGEMENT, r, on_commit=events.committed)
+        for r in ACCOUNT_MANAGEMENT.resources
+    }
+    account_hub = HubService(store, settings, ACCOUNT_EVENTS)
     refresh_gauges, stop_refreshing_gauges = gauge_refresher(store, events.feed)
     tracing = tracing_plugin(store)  # None unless OTEL_EXPORTER_OTLP_ENDPOINT is set
     authenticator = Authenticator(settings, store)
@@ -65,6 +76,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             secured(CUSTOMER, CustomerController),
             # The listeners are the hub's contract too: whoever may register callbacks may call them.
             secured(HUB_WRITE, HubController, DeadLetterController, listener_router),
+            secured(ACCOUNT, *(resource_router(service) for service in account_services.values())),
+            secured(
+                HUB_WRITE,
+                hub_router(ACCOUNT_MANAGEMENT.path, account_hub),
+                api_listener_router(ACCOUNT_MANAGEMENT),
+            ),
             *HEALTH_HANDLERS,
             *([metrics] if settings.observability else []),
             graphql_controller(settings, customer_service, events.feed, authenticator),
@@ -109,6 +126,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app.state.settings = settings
     app.state.store = store
     app.state.customer_service = customer_service
+    app.state.account_services = account_services
     app.state.events = events
     app.state.authenticator = authenticator
     return app

@@ -9,13 +9,13 @@ from app.settings import Settings
 API_PATH = "/tmf-api/customerManagement/v4"
 
 
-def api_base(settings: Settings, scheme: str, headers: Mapping[str, str]) -> str:
-    """The API base URL: the configured public URL, else the scheme and host the request came with
-    (X-Forwarded-Proto/Host when the proxy in front is trusted)."""
+def api_base(settings: Settings, scheme: str, headers: Mapping[str, str], path: str = API_PATH) -> str:
+    """The base URL of the API at `path`: the configured public URL, else the scheme and host the request
+    came with (X-Forwarded-Proto/Host when the proxy in front is trusted)."""
     if settings.public_url:
-        return settings.public_url.rstrip("/") + API_PATH
+        return settings.public_url.rstrip("/") + path
     host = headers.get("host") or "localhost"
     if settings.trust_forwarded_headers:
         scheme = headers.get("x-forwarded-proto", scheme).split(",")[0].strip()
         host = headers.get("x-forwarded-host", host).split(",")[0].strip()
-    return f"{scheme}://{host}{API_PATH}"
+    return f"{scheme}://{host}{path}"

@@ -26,9 +26,10 @@ from schema.events import CustomerEvent
 
 
 def wanted_event_types(event_types: list[str] | None) -> frozenset[str] | None:
-    """The event types to listen to (None: all of them); an unknown one is refused, by name."""
+    """The event types to listen to (left out: every customer event type, not the other APIs' events
+    the feed also carries); an unknown one is refused, by name."""
     if event_types is None:
-        return None
+        return frozenset(EVENT_TYPES)
     if not event_types:
         raise query_error(
             Invalid("eventTypes is empty: leave it out to receive every type", field="eventTypes")

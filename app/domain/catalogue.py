@@ -15,6 +15,7 @@ from app.domain.model import Indexed, TmfModel, markers, nested_model, tmf_name,
 class Kind(Enum):
     STRING = "string"
     INTEGER = "integer"
+    NUMBER = "number"
     BOOLEAN = "boolean"
     DATETIME = "date-time"
     ANY = "any"
@@ -35,7 +36,7 @@ class Arr:
 
 Node = Kind | Obj | Arr
 
-_SCALARS = {str: Kind.STRING, int: Kind.INTEGER, bool: Kind.BOOLEAN}
+_SCALARS = {str: Kind.STRING, int: Kind.INTEGER, float: Kind.NUMBER, bool: Kind.BOOLEAN}
 
 
 def kind_of(annotation: Any, metadata: list[Any]) -> Kind:

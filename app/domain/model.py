@@ -13,7 +13,10 @@ Markers in `Annotated[...]` metadata (ignored by pydantic) say what the storage 
 * `RequiredOnCreate()`: optional in the resource as the official schema says, but required by the
   contract in a create body and in the result of every write (`name`);
 * `Lifecycle()`: the state attribute: a change of it is also a `...StateChangeEvent`;
-* `Defaulted(value)`: filled in by the server when absent (`@type`), so always present in answers.
+* `Defaulted(value)`: filled in by the server when absent (`@type`), so always present in answers;
+* `Linked(id, type)`: the items of the array (their `id` and `type` members) are also kept in a link
+  table, so that links resolve by index in both directions (an account's parties);
+* `Stamped()`: set by the server to the time of every write, a value sent is replaced (`lastModified`).
 
 Everything else is derived from the classes: the create and update variants (`create_variant`,
 `update_variant`), validation (app.domain.validation), the query catalogue (app.domain.catalogue), the
@@ -78,6 +81,17 @@ class Lifecycle:
 @dataclass(frozen=True)
 class Defaulted:
     value: Any
+
+
+@dataclass(frozen=True)
+class Stamped:
+    pass
+
+
+@dataclass(frozen=True)
+class Linked:
+    id: str
+    type: str
 
 
 def markers(field: FieldInfo, kind: type) -> list[Any]:
@@ -167,6 +181,17 @@ def server_owned(model: type[TmfModel]) -> tuple[str, ...]:
 
 def lifecycle_attribute(model: type[TmfModel]) -> str | None:
     return next((tmf_name(n, f) for n, f in model.model_fields.items() if markers(f, Lifecycle)), None)
+
+
+def linked(model: type[TmfModel]) -> tuple[str, Linked] | None:
+    """(the attribute, its marker) of the model's linked array, if it has one."""
+    return next(
+        ((tmf_name(n, f), m) for n, f in model.model_fields.items() for m in markers(f, Linked)), None
+    )
+
+
+def stamped(model: type[TmfModel]) -> tuple[str, ...]:
+    return tuple(tmf_name(n, f) for n, f in model.model_fields.items() if markers(f, Stamped))
 
 
 def defaults(model: type[TmfModel]) -> dict[str, Any]:

@@ -26,6 +26,7 @@ _EXPECTED = {
     "string_type": "a string",
     "int_type": "an integer",
     "int_from_float": "an integer",
+    "float_type": "a number",
     "bool_type": "a boolean",
     "list_type": "an array",
     "model_attributes_type": "an object",
@@ -69,6 +70,8 @@ def describe(model: type[TmfModel], error: Any) -> str:
         if field is not None and field.is_required():
             return f"'{path}' is mandatory and must not be blank"
         return f"'{path}' must not be null"
+    if kind == "too_short":
+        return f"'{path}' must hold at least {error['ctx']['min_length']} item(s)"
     expected = _EXPECTED.get(kind)
     if expected is not None:
         return f"'{path}' must be {expected}"

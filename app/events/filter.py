@@ -21,20 +21,52 @@ from urllib.parse import parse_qsl
 
 from app.domain.errors import InvalidQuery
 from app.domain.events import EVENT_TYPES
+from app.domain.resource import CUSTOMER_TYPE, ResourceType
+from app.domain.tmf666 import ACCOUNT_MANAGEMENT
 from app.query.evaluate import matches
 from app.query.model import RESERVED, Filter, parse_rest_query
 
 MAX_QUERY_LENGTH = 4096
-_EVENT_PREFIX = "event.customer."
+
+
+@dataclass(frozen=True)
+class EventCatalogue:
+    """What the hub of one API delivers: its event types, the member of an event body that carries the
+    resource (`event.customer`, `payload.billingAccount`), the resources by that name, and the model
+    whose attributes a subscription's criteria name."""
+
+    api: str
+    event_types: tuple[str, ...]
+    member: str
+    resources: dict[str, ResourceType]
+    criteria: ResourceType
+
+
+CUSTOMER_EVENTS = EventCatalogue(
+    "customerManagement", EVENT_TYPES, "event", {"customer": CUSTOMER_TYPE}, CUSTOMER_TYPE
+)
+ACCOUNT_EVENTS = EventCatalogue(
+    ACCOUNT_MANAGEMENT.name,
+    ACCOUNT_MANAGEMENT.event_types(),
+    ACCOUNT_MANAGEMENT.event_member,
+    {r.name: r.type for r in ACCOUNT_MANAGEMENT.resources},
+    # The party account's members are the billing and settlement accounts' and a superset of the
+    # financial account's: a criterion on a member an event's resource lacks matches nothing.
+    ACCOUNT_MANAGEMENT.resource("partyAccount").type,
+)
+CATALOGUES = {catalogue.api: catalogue for catalogue in (CUSTOMER_EVENTS, ACCOUNT_EVENTS)}
 
 
 @dataclass(frozen=True)
 class SubscriptionFilter:
     event_types: frozenset[str] | None
     filter: Filter | None
+    catalogue: EventCatalogue = CUSTOMER_EVENTS
 
     def accepts_type(self, event_type: str) -> bool:
-        return self.event_types is None or event_type in self.event_types
+        if self.event_types is None:
+            return event_type in self.catalogue.event_types
+        return event_type in self.event_types
 
     def accepts(self, event_type: str, event: Mapping[str, Any]) -> bool:
         """Whether the event (its full body) is for this subscriber."""
@@ -42,11 +74,15 @@ class SubscriptionFilter:
             return False
         if self.filter is None:
             return True
-        customer = (event.get("event") or {}).get("customer") or {}
-        if not isinstance(customer, dict):
+        carried = event.get(self.catalogue.member) or {}
+        if not isinstance(carried, dict) or len(carried) != 1:
             return False
-        doc = {name: value for name, value in customer.items() if name not in ("id", "href")}
-        return matches(doc, str(customer.get("id", "")), self.filter)
+        ((name, resource),) = carried.items()
+        resource_type = self.catalogue.resources.get(name)
+        if resource_type is None or not isinstance(resource, dict):
+            return False
+        doc = {member: value for member, value in resource.items() if member not in ("id", "href")}
+        return matches(doc, str(resource.get("id", "")), self.filter, resource_type)
 
     @property
     def needs_body(self) -> bool:
@@ -56,10 +92,13 @@ class SubscriptionFilter:
 EVERYTHING = SubscriptionFilter(None, None)
 
 
-def parse_subscription_query(query: str | None) -> SubscriptionFilter:
-    """The filter of a hub query; raises InvalidQuery (a 400) naming what is wrong."""
+def parse_subscription_query(
+    query: str | None, catalogue: EventCatalogue = CUSTOMER_EVENTS
+) -> SubscriptionFilter:
+    """The filter of a hub query on the hub of `catalogue`'s API; raises InvalidQuery (a 400) naming what
+    is wrong."""
     if query is None or not query.strip():
-        return EVERYTHING
+        return SubscriptionFilter(None, None, catalogue)
     if len(query) > MAX_QUERY_LENGTH:
         raise InvalidQuery(f"query: longer than {MAX_QUERY_LENGTH} characters", field="query")
     event_types: list[str] = []
@@ -71,27 +110,38 @@ def parse_subscription_query(query: str | None) -> SubscriptionFilter:
                 f"query: a criterion has no attribute name ('{raw_name}={raw_value}')", field="query"
             )
         if name in ("eventType", "eventType.eq"):
-            event_types.extend(_event_types(value))
+            event_types.extend(_event_types(value, catalogue.event_types))
         elif name in RESERVED:
             raise InvalidQuery(f"query: '{name}' is not allowed in a subscription query", field="query")
         else:
-            criteria.append((name.removeprefix(_EVENT_PREFIX), value))
-    customer_filter = None
+            criteria.append((_unprefixed(name, catalogue), value))
+    resource_filter = None
     if criteria:
         try:
-            customer_filter = parse_rest_query(criteria, default_limit=1, max_limit=1).filter
+            resource_filter = parse_rest_query(
+                criteria, default_limit=1, max_limit=1, resource=catalogue.criteria
+            ).filter
         except InvalidQuery as error:
             raise InvalidQuery(f"query: {error.message}", field="query") from error
-    return SubscriptionFilter(frozenset(event_types) if event_types else None, customer_filter)
+    return SubscriptionFilter(frozenset(event_types) if event_types else None, resource_filter, catalogue)
 
 
-def _event_types(value: str) -> list[str]:
+def _unprefixed(name: str, catalogue: EventCatalogue) -> str:
+    """A criterion written from the event root (`event.customer.status`) as a collection's (`status`)."""
+    for resource in catalogue.resources:
+        prefix = f"{catalogue.member}.{resource}."
+        if name.startswith(prefix):
+            return name.removeprefix(prefix)
+    return name
+
+
+def _event_types(value: str, known: tuple[str, ...] = EVENT_TYPES) -> list[str]:
     names = [item.strip() for item in value.split(",")]
     if not all(names):
         raise InvalidQuery("query: 'eventType' needs a comma-separated list of event types", field="query")
     for name in names:
-        if name not in EVENT_TYPES:
+        if name not in known:
             raise InvalidQuery(
-                f"query: unknown eventType '{name}' (use one of {', '.join(EVENT_TYPES)})", field="query"
+                f"query: unknown eventType '{name}' (use one of {', '.join(known)})", field="query"
             )
     return names

@@ -25,7 +25,7 @@ from app.domain.validation import validate
 from app.events.deadletter import DeadLetterService
 from app.events.dispatch import Dispatcher
 from app.events.feed import EventFeed, PgNotifications
-from app.events.filter import parse_subscription_query
+from app.events.filter import CUSTOMER_EVENTS, EventCatalogue, parse_subscription_query
 from app.events.queue import now_utc
 from app.events.retention import Retention
 from app.security.network import CallbackPolicy
@@ -87,8 +87,10 @@ class HubService:
     A callback must reach a public address (app.security.network), checked here and again at every
     delivery; `hub_max_subscriptions` caps the registrations."""
 
-    def __init__(self, store: Store, settings: Settings) -> None:
+    def __init__(self, store: Store, settings: Settings, catalogue: EventCatalogue = CUSTOMER_EVENTS) -> None:
         self.store = store
+        # The API whose hub this is: its subscriptions receive that API's events only.
+        self.catalogue = catalogue
         self.policy = CallbackPolicy(settings.hub_callback_allow)
         self.max_subscriptions = settings.hub_max_subscriptions
 
@@ -102,7 +104,7 @@ class HubService:
         query = body.get("query")
         if query is not None and not isinstance(query, str):
             raise Invalid("query must be a string, e.g. eventType=CustomerCreateEvent", field="query")
-        parse_subscription_query(query)
+        parse_subscription_query(query, self.catalogue)
         await self.policy.check_callback(callback)
         subscription = Subscription(new_id(), callback, query)
 
@@ -125,6 +127,7 @@ class HubService:
                     id=subscription.id,
                     callback=callback,
                     query=query,
+                    api=self.catalogue.api,
                     after_seq=after_seq,
                     created_at=now_utc(),
                 )
@@ -139,7 +142,7 @@ class HubService:
         row = await self.store.read(
             lambda conn: conn.execute(
                 select(SUBSCRIPTION.id, SUBSCRIPTION.callback, SUBSCRIPTION.query).where(
-                    SUBSCRIPTION.id == subscription_id
+                    SUBSCRIPTION.id == subscription_id, SUBSCRIPTION.api == self.catalogue.api
                 )
             ).first()
         )
@@ -153,7 +156,11 @@ class HubService:
             raise NotFound(f"No hub subscription with id '{subscription_id}'")
         deleted = await self.store.write(
             lambda conn: (
-                conn.execute(delete(SUBSCRIPTION_TABLE).where(SUBSCRIPTION.id == subscription_id)).rowcount
+                conn.execute(
+                    delete(SUBSCRIPTION_TABLE).where(
+                        SUBSCRIPTION.id == subscription_id, SUBSCRIPTION.api == self.catalogue.api
+                    )
+                ).rowcount
             )
         )
         if not deleted:

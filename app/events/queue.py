@@ -25,7 +25,7 @@ import orjson
 from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, insert, or_, select, update
 
 from app.domain.errors import InvalidQuery
-from app.events.filter import SubscriptionFilter, parse_subscription_query
+from app.events.filter import CATALOGUES, CUSTOMER_EVENTS, SubscriptionFilter, parse_subscription_query
 from app.store.tables import EventDelivery, EventOutbox, EventSubscription
 
 logger = logging.getLogger("tmf629.events")
@@ -62,7 +62,7 @@ class DeliveryQueue:
     worker_id: str
     lease: timedelta
     max_attempts: int
-    _filters: dict[str | None, SubscriptionFilter] = field(default_factory=dict)
+    _filters: dict[tuple[str, str | None], SubscriptionFilter] = field(default_factory=dict)
 
     def fan_out(self, conn: Connection) -> int:
         """Deliveries for the next batch of new events; the number of events fanned out."""
@@ -81,7 +81,7 @@ class DeliveryQueue:
         if not rows:
             return 0
         subscriptions = conn.execute(
-            select(SUBSCRIPTION.id, SUBSCRIPTION.query, SUBSCRIPTION.after_seq)
+            select(SUBSCRIPTION.id, SUBSCRIPTION.query, SUBSCRIPTION.after_seq, SUBSCRIPTION.api)
         ).all()
         now = now_utc()
         deliveries = [
@@ -106,8 +106,8 @@ class DeliveryQueue:
     def _subscribers(self, subscriptions: Sequence[Any], seq: int, event_type: str, body: str) -> list[str]:
         event: dict[str, Any] | None = None
         found = []
-        for subscription_id, query, after_seq in subscriptions:
-            subscription_filter = self._filter(query)
+        for subscription_id, query, after_seq, api in subscriptions:
+            subscription_filter = self._filter(api, query)
             if seq <= after_seq or not subscription_filter.accepts_type(event_type):
                 continue
             if subscription_filter.needs_body and event is None:
@@ -199,17 +199,18 @@ class DeliveryQueue:
             .values(claimed_until=None, claimed_by=None)
         )
 
-    def _filter(self, query: str | None) -> SubscriptionFilter:
-        found = self._filters.get(query)
+    def _filter(self, api: str, query: str | None) -> SubscriptionFilter:
+        """The filter of a subscription made on the hub of `api` (its API's events only)."""
+        found = self._filters.get((api, query))
         if found is None:
             try:
-                found = parse_subscription_query(query)
+                found = parse_subscription_query(query, CATALOGUES.get(api, CUSTOMER_EVENTS))
             except InvalidQuery as error:  # validated when subscribing; refuse rather than flood
                 logger.warning("subscription query %r no longer parses (%s): no events", query, error)
                 found = NOTHING
             if len(self._filters) > 10_000:
                 self._filters.clear()
-            self._filters[query] = found
+            self._filters[(api, query)] = found
         return found
 
 

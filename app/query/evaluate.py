@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.domain.catalogue import Kind
+from app.domain.resource import CUSTOMER_TYPE, ResourceType
 from app.query.model import (
     And,
     Attribute,
@@ -51,6 +52,8 @@ def _typed(kind: Kind, value: Any) -> Any:
         return value if isinstance(value, str) else None
     if kind is Kind.INTEGER:
         return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if kind is Kind.NUMBER:
+        return value if isinstance(value, int | float) and not isinstance(value, bool) else None
     if kind is Kind.BOOLEAN:
         return value if isinstance(value, bool) else None
     if kind is Kind.DATETIME:
@@ -80,8 +83,10 @@ def _compare(op: str, stored: Any, value: Any) -> bool:
     return bool(stored <= value)
 
 
-def _criterion_matches(doc: dict[str, Any], customer_id: str, item: Criterion) -> bool:
-    attribute, kind = checked(item)
+def _criterion_matches(
+    doc: dict[str, Any], customer_id: str, item: Criterion, resource: ResourceType
+) -> bool:
+    attribute, kind = checked(item, resource)
     found = leaves(doc, customer_id, attribute)
     if kind is Kind.ANY:
         candidates = [any_candidates(str(value)) for value in item.values]
@@ -91,13 +96,16 @@ def _criterion_matches(doc: dict[str, Any], customer_id: str, item: Criterion) -
     return any(_compare(item.op, x, v) for x in found for v in values if v is not None)
 
 
-def matches(doc: dict[str, Any], customer_id: str, filter: Filter) -> bool:
-    """Whether the customer (its stored document, its id apart) satisfies the filter."""
+def matches(
+    doc: dict[str, Any], customer_id: str, filter: Filter, resource: ResourceType = CUSTOMER_TYPE
+) -> bool:
+    """Whether the resource (its stored document, its id apart; a customer by default) satisfies the
+    filter."""
     if isinstance(filter, Criterion):
-        return _criterion_matches(doc, customer_id, filter)
+        return _criterion_matches(doc, customer_id, filter, resource)
     if isinstance(filter, And):
-        return all(matches(doc, customer_id, item) for item in filter.items)
-    return any(matches(doc, customer_id, item) for item in filter.items)
+        return all(matches(doc, customer_id, item, resource) for item in filter.items)
+    return any(matches(doc, customer_id, item, resource) for item in filter.items)
 
 
 def sort_rows(rows: list[tuple[int, str, dict[str, Any]]], sort: Sequence[SortKey]) -> list[Any]:

@@ -36,7 +36,7 @@ from typing import Any
 
 from app.domain.catalogue import Arr, Kind, Node, Obj
 from app.domain.errors import InvalidQuery
-from app.domain.resource import CUSTOMER, CUSTOMER_TYPE, instant_key, parse_datetime
+from app.domain.resource import CUSTOMER_TYPE, ResourceType, instant_key, parse_datetime
 
 MAX_CRITERIA = 20
 MAX_OR_VALUES = 50
@@ -95,19 +95,16 @@ class Attribute:
     path: tuple[str, ...]
     node: Node
     groups: tuple[tuple[str, ...], ...]
-
-    @property
-    def column(self) -> str | None:
-        return COLUMNS.get(self.path)
+    column: str | None = None  # the indexed column that also holds the value
 
     @property
     def through_array(self) -> bool:
         return len(self.groups) > 1
 
 
-def resolve(path: tuple[str, ...]) -> Attribute | None:
-    """The attribute at `path` in the Customer description, or None when there is none."""
-    node: Node = CUSTOMER
+def resolve(path: tuple[str, ...], resource: ResourceType = CUSTOMER_TYPE) -> Attribute | None:
+    """The attribute at `path` in the resource's description, or None when there is none."""
+    node: Node = resource.catalogue
     groups: list[tuple[str, ...]] = []
     current: list[str] = []
     for name in path:
@@ -120,15 +117,22 @@ def resolve(path: tuple[str, ...]) -> Attribute | None:
             current = []
             node = node.item
     groups.append(tuple(current))
-    return Attribute(path, node, tuple(groups)) if path else None
+    return Attribute(path, node, tuple(groups), resource.columns.get(path)) if path else None
 
 
-def _attribute(path: str | tuple[str, ...], field: str, *, scalar: bool, purpose: str) -> Attribute:
+def _attribute(
+    path: str | tuple[str, ...],
+    field: str,
+    *,
+    scalar: bool,
+    purpose: str,
+    resource: ResourceType = CUSTOMER_TYPE,
+) -> Attribute:
     parts = tuple(path.split(".")) if isinstance(path, str) else path
     dotted = ".".join(parts)
-    attribute = resolve(parts) if all(parts) else None
+    attribute = resolve(parts, resource) if all(parts) else None
     if attribute is None:
-        raise InvalidQuery(f"'{dotted}' is not an attribute of Customer", field=field)
+        raise InvalidQuery(f"'{dotted}' is not an attribute of {resource.name}", field=field)
     if parts == ("href",) and purpose != "select":
         raise InvalidQuery(f"Cannot {purpose} on 'href': it is computed, not stored", field=field)
     if scalar and not isinstance(attribute.node, Kind):
@@ -141,10 +145,17 @@ def _attribute(path: str | tuple[str, ...], field: str, *, scalar: bool, purpose
 # -- criteria -------------------------------------------------------------------------------------
 
 
-def criterion(path: str, op: str, values: Sequence[Any], *, param: str | None = None) -> Criterion:
+def criterion(
+    path: str,
+    op: str,
+    values: Sequence[Any],
+    *,
+    param: str | None = None,
+    resource: ResourceType = CUSTOMER_TYPE,
+) -> Criterion:
     """A validated criterion with typed values; raises InvalidQuery naming `param` (or `path`)."""
     field = param if param is not None else path
-    attribute = _attribute(path, field, scalar=True, purpose="filter")
+    attribute = _attribute(path, field, scalar=True, purpose="filter", resource=resource)
     kind = attribute.node
     assert isinstance(kind, Kind)
     if op not in OPS:
@@ -163,6 +174,7 @@ def criterion(path: str, op: str, values: Sequence[Any], *, param: str | None = 
 
 
 _INTEGER = re.compile(r"^[+-]?\d{1,19}$")
+_NUMBER = re.compile(r"^[+-]?(\d{1,300}(\.\d{0,300})?|\.\d{1,300})([eE][+-]?\d{1,3})?$")
 _SPACED_OFFSET = re.compile(r"(?<=\d) (\d{2}:\d{2})$")
 
 
@@ -183,6 +195,15 @@ def _coerce(kind: Kind, value: Any, field: str) -> Any:
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int) or abs(value) > INT64:
             raise bad("an integer")
+        return value
+    if kind is Kind.NUMBER:
+        if isinstance(value, str):
+            try:
+                value = float(value) if _NUMBER.match(value) else value
+            except ValueError:
+                pass
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise bad("a number")
         return value
     if kind is Kind.BOOLEAN:
         if isinstance(value, str) and value.lower() in ("true", "false"):
@@ -230,9 +251,9 @@ def any_candidates(text: str) -> tuple[Any, ...]:
     return (text,)
 
 
-def checked(item: Criterion) -> tuple[Attribute, Kind]:
+def checked(item: Criterion, resource: ResourceType = CUSTOMER_TYPE) -> tuple[Attribute, Kind]:
     """The attribute and kind of a criterion, which may have been built without `criterion`."""
-    attribute = resolve(item.path)
+    attribute = resolve(item.path, resource)
     kind = attribute.node if attribute is not None else None
     if (
         attribute is None
@@ -273,7 +294,11 @@ def check_filter(filter: Filter) -> None:
 
 
 def parse_rest_query(
-    params: Sequence[tuple[str, str]], *, default_limit: int, max_limit: int
+    params: Sequence[tuple[str, str]],
+    *,
+    default_limit: int,
+    max_limit: int,
+    resource: ResourceType = CUSTOMER_TYPE,
 ) -> CustomerQuery:
     """The query of REST parameters, in the order received (a parameter may repeat)."""
     groups: dict[tuple[str, str], tuple[str, list[str]]] = {}
@@ -281,7 +306,7 @@ def parse_rest_query(
     single: dict[str, str] = {}
     for name, value in params:
         if name == "fields":
-            fields = (fields or []) + [_select(path) for path in _items(value, "fields")]
+            fields = (fields or []) + [_select(path, resource) for path in _items(value, "fields")]
         elif name in RESERVED:
             if name in single:
                 raise InvalidQuery(f"'{name}' is given more than once", field=name)
@@ -295,12 +320,17 @@ def parse_rest_query(
         raise InvalidQuery(
             f"At most {MAX_CRITERIA} filter criteria are allowed", field=list(groups.values())[-1][0]
         )
-    criteria = [criterion(path, op, values, param=name) for (path, op), (name, values) in groups.items()]
+    criteria = [
+        criterion(path, op, values, param=name, resource=resource)
+        for (path, op), (name, values) in groups.items()
+    ]
     limit = _integer(single.get("limit"), "limit", default_limit, minimum=1, maximum=max_limit)
     return CustomerQuery(
         filter=None if not criteria else criteria[0] if len(criteria) == 1 else And(tuple(criteria)),
         fields=None if fields is None else tuple(dict.fromkeys(fields)),
-        sort=tuple(_sort_key(item) for item in _items(single["sort"], "sort")) if "sort" in single else (),
+        sort=tuple(_sort_key(item, resource) for item in _items(single["sort"], "sort"))
+        if "sort" in single
+        else (),
         offset=_integer(single.get("offset"), "offset", 0, minimum=0),
         limit=limit,
     )
@@ -335,13 +365,15 @@ def _integer(text: str | None, field: str, default: int, *, minimum: int, maximu
     return int(text)
 
 
-def _select(path: str) -> tuple[str, ...]:
-    return _attribute(path, "fields", scalar=False, purpose="select").path
+def _select(path: str, resource: ResourceType) -> tuple[str, ...]:
+    return _attribute(path, "fields", scalar=False, purpose="select", resource=resource).path
 
 
-def _sort_key(item: str) -> SortKey:
+def _sort_key(item: str, resource: ResourceType) -> SortKey:
     descending = item.startswith("-")
-    attribute = _attribute(item.removeprefix("-").strip(), "sort", scalar=True, purpose="sort")
+    attribute = _attribute(
+        item.removeprefix("-").strip(), "sort", scalar=True, purpose="sort", resource=resource
+    )
     if attribute.through_array:
         raise InvalidQuery(f"Cannot sort on '{item}': it is inside an array", field="sort")
     return SortKey(attribute.path, descending)

@@ -22,6 +22,7 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     String,
+    Table,
     and_,
     case,
     cast,
@@ -37,6 +38,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from app.domain.catalogue import Kind
 from app.domain.errors import InvalidQuery
+from app.domain.resource import CUSTOMER_TYPE, ResourceType
 from app.query.model import (
     And,
     Attribute,
@@ -56,27 +58,33 @@ NOT_NULL = ("id", "name", "engaged_party_id")  # mandatory attributes: sorting t
 Leaf = Callable[[ColumnElement[Any], tuple[str, ...]], ColumnElement[bool]]
 
 
-def where_clause(filter: Filter, dialect: str) -> ColumnElement[bool]:
+def where_clause(
+    filter: Filter, dialect: str, *, resource: ResourceType = CUSTOMER_TYPE, table: Table = TABLE
+) -> ColumnElement[bool]:
+    """The filter as a condition on `table`, whose rows hold `resource` documents (the customer's by
+    default)."""
     _check_dialect(dialect)
     if isinstance(filter, Criterion):
-        return _criterion(filter, dialect)
-    parts = [where_clause(item, dialect) for item in filter.items]
+        return _criterion(filter, dialect, resource, table)
+    parts = [where_clause(item, dialect, resource=resource, table=table) for item in filter.items]
     if isinstance(filter, And):
         return and_(*parts) if parts else true()
     return or_(*parts) if parts else false()
 
 
-def order_by(sort: Sequence[SortKey], dialect: str) -> list[ColumnElement[Any]]:
+def order_by(
+    sort: Sequence[SortKey], dialect: str, *, resource: ResourceType = CUSTOMER_TYPE, table: Table = TABLE
+) -> list[ColumnElement[Any]]:
     _check_dialect(dialect)
     terms: list[ColumnElement[Any]] = []
     for key in sort:
-        attribute = resolve(key.path)
+        attribute = resolve(key.path, resource)
         if attribute is None or not isinstance(attribute.node, Kind) or attribute.through_array:
             raise InvalidQuery(f"Cannot sort on '{'.'.join(key.path)}'", field="sort")
-        value = _sort_value(attribute, attribute.node, dialect)
+        value = _sort_value(attribute, attribute.node, dialect, table)
         term = value.desc() if key.descending else value.asc()
         terms.append(term if attribute.column in NOT_NULL else term.nulls_last())
-    terms.append(TABLE.c.seq.asc())
+    terms.append(table.c.seq.asc())
     return terms
 
 
@@ -85,14 +93,14 @@ def _check_dialect(dialect: str) -> None:
         raise ValueError(f"Unsupported dialect {dialect!r}")
 
 
-def _sort_value(attribute: Attribute, kind: Kind, dialect: str) -> ColumnElement[Any]:
+def _sort_value(attribute: Attribute, kind: Kind, dialect: str, table: Table) -> ColumnElement[Any]:
     if attribute.column is not None:
-        return TABLE.c[attribute.column]  # type: ignore[no-any-return]
+        return table.c[attribute.column]
     path = attribute.groups[0]
     if dialect == "sqlite":
-        value = func.json_extract(TABLE.c.doc, _sqlite_path(path))
+        value = func.json_extract(table.c.doc, _sqlite_path(path))
         return _sqlite_instant(value) if kind is Kind.DATETIME else value
-    doc = type_coerce(TABLE.c.doc, JSONB)
+    doc = type_coerce(table.c.doc, JSONB)
     if kind in (Kind.STRING, Kind.DATETIME):
         text = doc[path].astext
         return _pg_instant(text) if kind is Kind.DATETIME else text
@@ -102,21 +110,21 @@ def _sort_value(attribute: Attribute, kind: Kind, dialect: str) -> ColumnElement
 # -- criteria -------------------------------------------------------------------------------------
 
 
-def _criterion(item: Criterion, dialect: str) -> ColumnElement[bool]:
-    attribute, kind = checked(item)
+def _criterion(item: Criterion, dialect: str, resource: ResourceType, table: Table) -> ColumnElement[bool]:
+    attribute, kind = checked(item, resource)
     if kind is Kind.ANY:
         options = [any_candidates(str(value)) for value in item.values]
         if dialect == "postgresql" and item.op == "eq":
-            return _pg_contains(attribute, [c for candidates in options for c in candidates])
+            return _pg_contains(attribute, [c for candidates in options for c in candidates], table)
         any_leaf = partial(_any_leaf, op=item.op, options=options, dialect=dialect)
-        return _within(TABLE.c.doc, attribute.groups, any_leaf, dialect)
+        return _within(table.c.doc, attribute.groups, any_leaf, dialect)
     values = [operand(kind, value) for value in item.values]
     if attribute.column is not None:
-        return _compare(TABLE.c[attribute.column], item.op, values)
-    if dialect == "postgresql" and item.op == "eq" and kind is not Kind.DATETIME:
-        return _pg_contains(attribute, values)
+        return _compare(table.c[attribute.column], item.op, values)
+    if dialect == "postgresql" and item.op == "eq" and kind not in (Kind.DATETIME, Kind.NUMBER):
+        return _pg_contains(attribute, values, table)
     leaf = partial(_leaf, kind=kind, op=item.op, values=values, dialect=dialect)
-    return _within(TABLE.c.doc, attribute.groups, leaf, dialect)
+    return _within(table.c.doc, attribute.groups, leaf, dialect)
 
 
 def _compare(value: ColumnElement[Any], op: str, operands: Sequence[Any]) -> ColumnElement[bool]:
@@ -196,9 +204,9 @@ def _any_leaf(
     return present & or_(*(~or_(*(equal(c) for c in group)) for group in options))
 
 
-def _pg_contains(attribute: Attribute, values: Sequence[Any]) -> ColumnElement[bool]:
+def _pg_contains(attribute: Attribute, values: Sequence[Any], table: Table) -> ColumnElement[bool]:
     """Equality as `doc @> {...}`: exact for JSON scalars (no type coercion, arrays match any element)."""
-    doc = type_coerce(TABLE.c.doc, JSONB)
+    doc = type_coerce(table.c.doc, JSONB)
     return or_(*(doc.contains(_nested(attribute.groups, value)) for value in values))
 
 

@@ -48,6 +48,64 @@ class Customer(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
+class Account(SQLModel, table=True):
+    """A TMF666 resource (app.domain.tmf666): the seven resources share this table, told apart by `kind`
+    (`billingAccount`, `billFormat`, ...); indexed columns and one JSON document, as for customers."""
+
+    __tablename__ = "account"
+
+    seq: int | None = Field(default=None, sa_column=Column(SeqInteger, primary_key=True, autoincrement=True))
+    id: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    kind: str = Field(sa_column=Column(String(64), nullable=False))
+    name: str = Field(sa_column=Column(Text, nullable=False, index=True))
+    state: str | None = Field(default=None, sa_column=Column(Text, index=True))
+    payment_status: str | None = Field(default=None, sa_column=Column(Text, index=True))
+    account_type: str | None = Field(default=None, sa_column=Column(Text, index=True))
+    last_modified: str | None = Field(default=None, sa_column=Column(String(32), index=True))
+    doc: dict[str, Any] = Field(sa_column=Column(JsonDocument, nullable=False))
+    version: int = Field(default=1, nullable=False)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+    __table_args__ = (Index("ix_account_kind_seq", "kind", "seq"),)
+
+
+class AccountParty(SQLModel, table=True):
+    """A party an account is related to (its id and type): the account -> party link, both ways."""
+
+    __tablename__ = "account_party"
+
+    seq: int | None = Field(default=None, sa_column=Column(SeqInteger, primary_key=True, autoincrement=True))
+    account_id: str = Field(
+        sa_column=Column(String(64), ForeignKey("account.id", ondelete="CASCADE"), nullable=False)
+    )
+    party_id: str = Field(sa_column=Column(Text, nullable=False))
+    party_type: str = Field(sa_column=Column(Text, nullable=False))
+
+    __table_args__ = (
+        Index("ix_account_party_party", "party_id", "party_type"),
+        Index("ix_account_party_account", "account_id"),
+    )
+
+
+class CustomerAccount(SQLModel, table=True):
+    """A customer's `account[].id`: the customer -> account link, both ways (maintained by the customer
+    writes; the account need not exist)."""
+
+    __tablename__ = "customer_account"
+
+    seq: int | None = Field(default=None, sa_column=Column(SeqInteger, primary_key=True, autoincrement=True))
+    customer_id: str = Field(
+        sa_column=Column(String(64), ForeignKey("customer.id", ondelete="CASCADE"), nullable=False)
+    )
+    account_id: str = Field(sa_column=Column(Text, nullable=False))
+
+    __table_args__ = (
+        Index("ix_customer_account_customer", "customer_id"),
+        Index("ix_customer_account_account", "account_id"),
+    )
+
+
 class EventOutbox(SQLModel, table=True):
     """An event, written in the same transaction as the change that caused it."""
 
@@ -80,6 +138,12 @@ class EventSubscription(SQLModel, table=True):
     id: str = Field(sa_column=Column(String(64), primary_key=True))
     callback: str = Field(sa_column=Column(Text, nullable=False))
     query: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # The API whose hub took the registration (`customerManagement`, `accountManagement`): it receives
+    # that API's events only.
+    api: str = Field(
+        default="customerManagement",
+        sa_column=Column(String(64), nullable=False, server_default="customerManagement"),
+    )
     # The last outbox seq when the subscription was made: only later events are delivered to it.
     after_seq: int = Field(sa_column=Column(SeqInteger, nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime, nullable=False))

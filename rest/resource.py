@@ -1,0 +1,180 @@
+"""REST for any registered resource: `resource_router(service)` is the list/retrieve/create/patch/delete
+of one TMF resource, `api_routers(...)` a whole API (its resources, hub and listeners).
+
+The wire rules are the customer's (rest.customer): TMF630 query parameters, `fields`, 206 only for a page
+the client asked for, `Link`, `X-Total-Count`/`X-Result-Count`, PATCH media types, ETags. Operation ids
+are the TMF specification's (`listBillingAccount`, `retrieveBillingAccount`, ...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+from litestar import Request, Response, Router, delete, get, patch, post
+from litestar.status_codes import HTTP_204_NO_CONTENT
+
+from app import urls
+from app.domain.patch import PatchFormat
+from app.domain.tmf666 import Api
+from app.events.hub import HubService
+from app.query.evaluate import project
+from app.query.model import CustomerQuery, parse_rest_query
+from app.resources import ResourcePage, ResourceRecord, ResourceService, accept_event
+from rest.wire import json_body, json_response, query_params, settings_of
+
+
+def resource_bytes(record: ResourceRecord, base: str, query: CustomerQuery | None = None) -> bytes:
+    """The wire form as JSON bytes; without a projection the stored text is spliced, not re-encoded."""
+    if query is not None and query.fields is not None:
+        return orjson.dumps(project(record.resource(base), query.fields))
+    head = b'{"id":' + orjson.dumps(record.id) + b',"href":' + orjson.dumps(record.href(base)) + b","
+    return head + record.doc_json[1:].encode()
+
+
+def link_header(request: Request[Any, Any, Any], collection: str, page: ResourcePage) -> str:
+    """RFC 8288 links to the first, previous, next and last pages of the same query."""
+    kept = urlencode([(k, v) for k, v in query_params(request) if k not in ("offset", "limit")])
+    prefix = f"{collection}?{kept}&" if kept else f"{collection}?"
+
+    def link(offset: int, rel: str) -> str:
+        return f'<{prefix}offset={offset}&limit={page.limit}>; rel="{rel}"'
+
+    last = max(0, ((page.total - 1) // page.limit) * page.limit)
+    links = [link(0, "first")]
+    if page.offset > 0:
+        links.append(link(max(0, page.offset - page.limit), "prev"))
+    if page.offset + page.limit < page.total:
+        links.append(link(page.offset + page.limit, "next"))
+    links.append(link(last, "last"))
+    return ", ".join(links)
+
+
+def _capitalised(name: str) -> str:
+    return name[0].upper() + name[1:]
+
+
+def resource_router(service: ResourceService) -> Router:
+    """The five operations of the service's resource, at `<api path>/<resource name>`."""
+    api_path = service.api.path
+    name = service.kind
+    title = _capitalised(name)
+    resource_type = service.type
+
+    def base_of(request: Request[Any, Any, Any]) -> str:
+        return urls.api_base(
+            settings_of(request), request.scope.get("scheme", "http"), request.headers, api_path
+        )
+
+    def parse(request: Request[Any, Any, Any], params: Sequence[tuple[str, str]]) -> CustomerQuery:
+        settings = settings_of(request)
+        return parse_rest_query(
+            params, default_limit=settings.default_limit, max_limit=settings.max_limit, resource=resource_type
+        )
+
+    @get(operation_id=f"list{title}", summary=f"List or find {title} objects")
+    async def list_resource(request: Request[Any, Any, Any]) -> Response[bytes]:
+        query = parse(request, query_params(request))
+        page = await service.list(query)
+        base = base_of(request)
+        body = b"[" + b",".join(resource_bytes(r, base, query) for r in page.records) + b"]"
+        complete = page.offset == 0 and len(page.records) == page.total
+        headers = {"X-Total-Count": str(page.total), "X-Result-Count": str(len(page.records))}
+        if not complete:
+            headers["Link"] = link_header(request, f"{base}/{name}", page)
+        asked = any(key in ("offset", "limit") for key, _ in query_params(request))
+        return json_response(body, 206 if not complete and asked else 200, headers)
+
+    @get("/{resource_id:str}", operation_id=f"retrieve{title}", summary=f"Retrieves a {title} by ID")
+    async def retrieve_resource(request: Request[Any, Any, Any], resource_id: str) -> Response[bytes]:
+        fields = [(k, v) for k, v in query_params(request) if k == "fields"]
+        query = parse(request, fields) if fields else None
+        record = await service.get(resource_id)
+        if request.headers.get("if-none-match") in (record.etag, "*"):
+            return Response(content=b"", status_code=304, headers={"ETag": record.etag})
+        return json_response(resource_bytes(record, base_of(request), query), 200, {"ETag": record.etag})
+
+    @post(operation_id=f"create{title}", summary=f"Creates a {title}")
+    async def create_resource(request: Request[Any, Any, Any]) -> Response[bytes]:
+        base = base_of(request)
+        record = await service.create(await json_body(request), base)
+        headers = {"Location": record.href(base), "ETag": record.etag}
+        return json_response(resource_bytes(record, base), 201, headers)
+
+    @patch("/{resource_id:str}", operation_id=f"patch{title}", summary=f"Updates partially a {title}")
+    async def patch_resource(request: Request[Any, Any, Any], resource_id: str) -> Response[bytes]:
+        patch_format = PatchFormat.from_media_type(request.headers.get("content-type"))
+        base = base_of(request)
+        record = await service.patch(
+            resource_id, patch_format, await json_body(request), base, request.headers.get("if-match")
+        )
+        return json_response(resource_bytes(record, base), 200, {"ETag": record.etag})
+
+    @delete(
+        "/{resource_id:str}",
+        operation_id=f"delete{title}",
+        summary=f"Deletes a {title}",
+        status_code=HTTP_204_NO_CONTENT,
+    )
+    async def delete_resource(request: Request[Any, Any, Any], resource_id: str) -> None:
+        await service.delete(resource_id, base_of(request), request.headers.get("if-match"))
+
+    return Router(
+        path=f"{api_path}/{name}",
+        route_handlers=[list_resource, retrieve_resource, create_resource, patch_resource, delete_resource],
+        tags=[name],
+    )
+
+
+def hub_router(api_path: str, hub: HubService) -> Router:
+    """registerListener / unregisterListener on the hub of the API at `api_path`."""
+
+    @post(operation_id="registerListener", summary="Register a listener")
+    async def register_listener(request: Request[Any, Any, Any]) -> Response[bytes]:
+        subscription = await hub.subscribe(await json_body(request))
+        base = urls.api_base(
+            settings_of(request), request.scope.get("scheme", "http"), request.headers, api_path
+        )
+        headers = {"Location": f"{base}/hub/{subscription.id}"}
+        return json_response(orjson.dumps(subscription.resource()), 201, headers)
+
+    @get("/{subscription_id:str}", operation_id="retrieveListener", summary="Retrieve a registered listener")
+    async def retrieve_listener(subscription_id: str) -> Response[bytes]:
+        return json_response(orjson.dumps((await hub.get(subscription_id)).resource()))
+
+    @delete(
+        "/{subscription_id:str}",
+        operation_id="unregisterListener",
+        summary="Unregister a listener",
+        status_code=HTTP_204_NO_CONTENT,
+    )
+    async def unregister_listener(subscription_id: str) -> None:
+        await hub.unsubscribe(subscription_id)
+
+    return Router(
+        path=f"{api_path}/hub",
+        route_handlers=[register_listener, retrieve_listener, unregister_listener],
+        tags=["events subscription"],
+    )
+
+
+def listener_router(api: Api) -> Router:
+    """The client side of the hub's contract: `/listener/<eventType>` accepts that event (201)."""
+
+    def listener(event_type: str) -> Any:
+        path = "/" + event_type[0].lower() + event_type[1:]
+
+        @post(path, operation_id=f"listen{event_type}", summary=f"Client listener for {event_type}")
+        async def listen(request: Request[Any, Any, Any]) -> Response[bytes]:
+            accepted = accept_event(api, event_type, await json_body(request))
+            return json_response(orjson.dumps(accepted), 201)
+
+        return listen
+
+    return Router(
+        path=f"{api.path}/listener",
+        route_handlers=[listener(event_type) for event_type in api.event_types()],
+        tags=["notification listeners (client side)"],
+    )
