@@ -37,16 +37,21 @@ def secured(scope: ResourceScopes | str, *handlers: Any) -> Router:
     return Router(path="/", route_handlers=list(handlers), opt={"scope": scope})
 
 
-def _is_public(scope: Scope, headers: dict[bytes, bytes]) -> bool:
+_PUBLIC_EXACT = frozenset(PUBLIC_PATHS)
+_PUBLIC_PREFIXES = tuple(p + "/" for p in PUBLIC_PATHS)
+MAX_REMEMBERED_HOSTS = 64
+
+
+def _is_public(scope: Scope) -> bool:
     path: str = scope["path"]
-    if scope["method"] == "OPTIONS" or any(path == p or path.startswith(p + "/") for p in PUBLIC_PATHS):
+    if path in _PUBLIC_EXACT or path.startswith(_PUBLIC_PREFIXES) or scope["method"] == "OPTIONS":
         return True
     # The GraphiQL page: what Strawberry answers a GET of /graphql without a query that accepts HTML.
     return (
         path == "/graphql"
         and scope["method"] == "GET"
         and b"query=" not in scope.get("query_string", b"")
-        and b"text/html" in headers.get(b"accept", b"")
+        and any(name == b"accept" and b"text/html" in value for name, value in scope["headers"])
     )
 
 
@@ -65,13 +70,26 @@ class SecurityGate:
         self.hosts = hosts
         self.limiter = limiter
         self.forwarded = forwarded
+        # Only the Host check to do: authentication is off and there is no rate limit.
+        self.hosts_only = not authenticator.enabled and limiter is None
+        self._good_hosts: set[bytes] = set()  # Host values already allowed: one set lookup per request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
+        kind = scope["type"]
+        if kind != "http" and kind != "websocket":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        if self.hosts is not None and not self._host_allowed(headers):
+        host = authorization = api_key = forwarded = None
+        for name, value in scope["headers"]:
+            if name == b"host":
+                host = value
+            elif name == b"authorization":
+                authorization = value
+            elif name == b"x-api-key":
+                api_key = value
+            elif name == b"x-forwarded-host":
+                forwarded = value
+        if self.hosts is not None and not self._host_allowed(host, forwarded if self.forwarded else None):
             await _refuse(
                 scope,
                 send,
@@ -81,17 +99,12 @@ class SecurityGate:
                 "The Host header names a host this service does not serve (TMF629_ALLOWED_HOSTS)",
             )
             return
-        if scope["type"] == "websocket":
-            await self.app(scope, receive, send)
-            return
-        if _is_public(scope, headers):
+        if self.hosts_only or kind == "websocket" or _is_public(scope):
             await self.app(scope, receive, send)
             return
         rule = scope["route_handler"].opt.get("scope")
         try:
-            principal = await self.authenticator.authenticate(
-                _text(headers.get(b"authorization")), _text(headers.get(b"x-api-key"))
-            )
+            principal = await self.authenticator.authenticate(_text(authorization), _text(api_key))
             if self.limiter is not None:
                 caller = principal.subject if self.authenticator.enabled else _client(scope)
                 self.limiter.check(caller)
@@ -105,11 +118,15 @@ class SecurityGate:
         scope[PRINCIPAL_KEY] = principal  # type: ignore[literal-required]
         await self.app(scope, receive, send)
 
-    def _host_allowed(self, headers: dict[bytes, bytes]) -> bool:
+    def _host_allowed(self, host: bytes | None, forwarded: bytes | None) -> bool:
         assert self.hosts is not None
-        if not self.hosts.allows(headers.get(b"host", b"").decode("latin-1")):
+        if host is None:
             return False
-        forwarded = headers.get(b"x-forwarded-host") if self.forwarded else None
+        if host not in self._good_hosts:
+            if not self.hosts.allows(host.decode("latin-1")):
+                return False
+            if len(self._good_hosts) < MAX_REMEMBERED_HOSTS:
+                self._good_hosts.add(host)
         return forwarded is None or self.hosts.allows(forwarded.decode("latin-1").split(",")[0])
 
 
