@@ -122,7 +122,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     if settings.observability:
         # Outermost: every response gets its X-Request-ID and is counted, routed or not (rest.middleware).
         app.asgi_handler = observe(app.asgi_handler)
-    install_openapi(app)  # the document built from the model, and OPTIONS answering each path's methods
+    install_openapi(app, settings)  # the document built from the model; OPTIONS answering each path's methods
     app.state.settings = settings
     app.state.store = store
     app.state.customer_service = customer_service

@@ -29,6 +29,7 @@ from pydantic.json_schema import models_json_schema
 from app.domain.errors import Error
 from app.domain.events import EVENT_MODELS, EventSubscription, EventSubscriptionInput
 from app.domain.resource import CUSTOMER_TYPE, ResourceType
+from app.settings import Settings
 from rest.wire import API_PATH
 
 OPENAPI_VERSION = "3.1.0"
@@ -432,8 +433,42 @@ def api_routes(app: Litestar) -> list[HTTPRoute]:
     ]
 
 
-def build_document(app: Litestar, resource: ResourceType = CUSTOMER_TYPE) -> dict[str, Any]:
-    """The whole OpenAPI document of `app`'s TMF API."""
+SECURITY_SCHEMES = {
+    "api-key": (
+        "apiKey",
+        {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-API-Key",
+            "description": "An API key (`tmf629 apikey`)",
+        },
+    ),
+    "jwt": (
+        "bearer",
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "A JWT of the identity provider",
+        },
+    ),
+}
+
+
+def _security(settings: Settings | None) -> dict[str, Any]:
+    """The credentials the server asks for (TMF629_AUTH), any one of them: nothing when auth is off."""
+    methods = [
+        SECURITY_SCHEMES[m] for m in (settings.auth_methods if settings else ()) if m in SECURITY_SCHEMES
+    ]
+    if not methods:
+        return {}
+    return {"security": [{name: []} for name, _ in methods], "securitySchemes": dict(methods)}
+
+
+def build_document(
+    app: Litestar, settings: Settings | None = None, resource: ResourceType = CUSTOMER_TYPE
+) -> dict[str, Any]:
+    """The whole OpenAPI document of `app`'s TMF API (with the credentials `settings` require)."""
     described = tmf_operations(resource)
     paths: dict[str, dict[str, Any]] = {}
     tags: dict[str, None] = {}
@@ -468,19 +503,27 @@ def build_document(app: Litestar, resource: ResourceType = CUSTOMER_TYPE) -> dic
                         ]
                 paths.setdefault(path, {})[method.lower()] = {**head, **operation}
     config = app.openapi_config
-    return {
+    info = {
+        "title": config.title if config else "TMF629 Customer Management",
+        "version": config.version if config else "4.0.0",
+        "description": "TMF629 Customer Management v4 (TM Forum), with the TMF630 query language, "
+        "JSON Merge Patch and JSON Patch, ETags and the event hub. Every error has the `Error` body.",
+    }
+    security = _security(settings)
+    components: dict[str, Any] = {"schemas": component_schemas(resource)}
+    if security:
+        components["securitySchemes"] = security["securitySchemes"]
+    document: dict[str, Any] = {
         "openapi": OPENAPI_VERSION,
-        "info": {
-            "title": config.title if config else "TMF629 Customer Management",
-            "version": config.version if config else "4.0.0",
-            "description": "TMF629 Customer Management v4 (TM Forum), with the TMF630 query language, "
-            "JSON Merge Patch and JSON Patch, ETags and the event hub. Every error has the `Error` body.",
-        },
+        "info": info,
         "servers": [{"url": API_PATH}],
         "tags": [{"name": tag} for tag in tags],
         "paths": paths,
-        "components": {"schemas": component_schemas(resource)},
+        "components": components,
     }
+    if security:
+        document["security"] = security["security"]
+    return document
 
 
 def allowed_methods(app: Litestar) -> dict[str, str]:
@@ -492,8 +535,8 @@ def allowed_methods(app: Litestar) -> dict[str, str]:
     }
 
 
-def install(app: Litestar) -> None:
-    """Serve `build_document(app)` as the app's OpenAPI document, and fix OPTIONS' Allow header.
+def install(app: Litestar, settings: Settings | None = None) -> None:
+    """Serve `build_document(app, settings)` as the app's OpenAPI document, and fix OPTIONS' Allow header.
 
     Litestar's own OPTIONS handler of a path is made with the path's first handler and keeps answering
     that handler's methods only (`Allow: OPTIONS, POST` on /customer): the header is set again here,
@@ -501,7 +544,7 @@ def install(app: Litestar) -> None:
     from litestar._openapi.plugin import OpenAPIPlugin  # the document is the plugin's to serve
 
     plugin = app.plugins.get(OpenAPIPlugin)
-    plugin._openapi_schema = build_document(app)  # noqa: SLF001 - what every render plugin is given
+    plugin._openapi_schema = build_document(app, settings)  # noqa: SLF001 - what every render plugin is given
     allow = {template: value.encode() for template, value in allowed_methods(app).items()}
 
     async def options_allow(message: Message, scope: Scope) -> None:

@@ -59,7 +59,8 @@ async def test_the_served_document_is_valid_openapi_and_built_from_the_app(
     document = await fetch_document(client)
     validate(document)
     assert document["openapi"].startswith("3.1")
-    assert document == json.loads(json.dumps(build_document(server.app)))
+    assert document == json.loads(json.dumps(build_document(server.app, server.settings)))
+    assert "security" not in document  # TMF629_AUTH=none
     assert document["servers"] == [{"url": "/tmf-api/customerManagement/v4"}]
     # The Swagger UI page embeds the same document.
     page = await client.get("/docs/swagger")
@@ -161,6 +162,22 @@ def test_the_list_documents_paging_filters_and_headers(document: dict[str, Any])
     created = document["paths"]["/customer"]["post"]["responses"]["201"]
     assert set(created["headers"]) == {"Location", "ETag"}
     assert "304" in document["paths"]["/customer/{id}"]["get"]["responses"]
+
+
+def test_with_auth_on_the_document_asks_for_the_credentials(tmp_path: Path) -> None:
+    from app.main import create_app
+    from app.settings import Settings
+
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}", auth="api-key")
+    document = build_document(create_app(settings), settings)
+    validate(document)
+    assert document["security"] == [{"apiKey": []}]
+    assert document["components"]["securitySchemes"]["apiKey"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": "An API key (`tmf629 apikey`)",
+    }
 
 
 # -- OPTIONS ------------------------------------------------------------------------------------------
