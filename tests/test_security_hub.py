@@ -104,7 +104,7 @@ async def test_registration_refuses_internal_callbacks(make_server: Callable[...
 
 
 async def test_the_allow_list_admits_chosen_targets() -> None:
-    policy = CallbackPolicy("127.0.0.0/8, fd00::/8, listener.internal")
+    policy = CallbackPolicy("127.0.0.0/8, ::1/128, fd00::/8, listener.internal")
     await policy.check_callback("http://127.0.0.1:9/x")
     await policy.check_callback("http://[::ffff:127.0.0.1]:9/x")
     await policy.check_callback("http://localhost:9/x")  # resolves into 127.0.0.0/8
@@ -120,7 +120,7 @@ async def test_the_connection_itself_is_checked(listener: Listener) -> None:
     for host in ("127.0.0.1", "localhost", "::ffff:127.0.0.1"):
         with pytest.raises(httpcore.ConnectError, match="not a public address"):
             await refusing.connect_tcp(host, listener.port)
-    allowing = GuardedNetworkBackend(CallbackPolicy("127.0.0.0/8"))
+    allowing = GuardedNetworkBackend(CallbackPolicy("127.0.0.0/8,::1/128"))
     stream = await allowing.connect_tcp("localhost", listener.port)
     await stream.aclose()
 
