@@ -91,10 +91,12 @@ async def test_without_a_credential_everything_but_health_is_401(secured: LiveSe
             ("POST", "/tmf-api/customerManagement/v4/hub"),
             ("POST", "/tmf-api/customerManagement/v4/listener/customerCreateEvent"),
             ("POST", "/graphql"),
+            ("GET", "/metrics"),
         ]:
             body = assert_refused(await http.request(method, path, json={}), 401)
             assert "X-API-Key" in body["message"] and "Bearer" in body["message"]
-        assert (await http.get("/health")).status_code == 200
+        for health in ("/health", "/health/live", "/health/ready"):
+            assert (await http.get(health)).status_code == 200, health
         assert (await http.get("/tmf-api/customerManagement/v4/docs/openapi.json")).status_code not in (
             401,
             403,
