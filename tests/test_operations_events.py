@@ -218,3 +218,37 @@ async def test_a_write_committed_after_the_subscription_reaches_it(settings: Set
         assert not subscribed_before_a or "event-a" in delivered, (subscribed_before_a, delivered)
     finally:
         await engine.dispose()
+
+
+async def test_retention_skips_rows_another_transaction_holds(settings: Settings, store: Store) -> None:
+    """Pruning never waits: a row locked elsewhere (a writer, another replica pruning) is left for later."""
+    if store.dialect != "postgresql":
+        pytest.skip("SQLite has one writer: nothing else can hold a row")
+    events = Events(store, settings, dispatcher=False)
+    await events.hub.subscribe({"callback": "http://127.0.0.1:9/listener"})
+    service = CustomerService(store)
+    for _ in range(3):
+        await service.create(CUSTOMER, BASE)
+    queue = DeliveryQueue(store.dialect, "test", timedelta(seconds=10), 3)
+    await store.write(queue.fan_out)
+    long_ago = (datetime.now(UTC) - timedelta(days=8)).replace(tzinfo=None)
+    await store.write(
+        lambda conn: conn.execute(
+            update(EventDelivery.__table__).values(state="delivered", delivered_at=long_ago)
+        )
+    )
+    seqs = await store.read(lambda c: [r[0] for r in c.execute(select(DELIVERY.seq).order_by(DELIVERY.seq))])
+    engine = create_async_engine(async_url(settings.database_url))
+    try:
+        async with engine.connect() as holder:
+            await holder.begin()
+            await holder.execute(
+                text("SELECT seq FROM event_delivery WHERE seq = :seq FOR UPDATE"), {"seq": seqs[0]}
+            )
+            pruned = await asyncio.wait_for(Retention(store, parse_duration("7d")).prune(), 5)
+            await holder.rollback()
+    finally:
+        await engine.dispose()
+    assert pruned[0] == 2
+    left = await store.read(lambda c: [r[0] for r in c.execute(select(DELIVERY.seq))])
+    assert left == [seqs[0]]

@@ -19,11 +19,13 @@ from app.store.migrate import upgrade
 from tests.support.listener import Listener, fast_dispatch_env
 from tests.support.pgcluster import PgCluster
 from tests.support.process import ServerProcess
+from tests.test_graphql_subscription import GraphQLSocket, graphql_socket
 
 pytestmark = pytest.mark.skipif(not PgCluster.available(), reason="no PostgreSQL binaries to run a cluster")
 
 CUSTOMER = {"name": "Outage", "engagedParty": {"id": "1", "@referredType": "Organization"}}
 GRAPHQL_QUERY = {"query": '{ customer(id: "x") { id } }'}
+CREATED = 'subscription { customerEvents(eventTypes: ["CustomerCreateEvent"]) { customer { id } } }'
 
 
 @pytest.fixture
@@ -54,6 +56,22 @@ async def _load(api: str, stop: asyncio.Event, statuses: Counter[int], created: 
                 await asyncio.sleep(0.02)
 
 
+async def _follow(socket: GraphQLSocket, seen: set[str]) -> None:
+    """Read the subscription's events as they come (a listener that stops reading is cut off)."""
+    while True:
+        for message in await socket.receive("live", 1):
+            if message["type"] != "next":
+                raise AssertionError(f"the subscription ended: {message}")
+            seen.add(message["payload"]["data"]["customerEvents"]["customer"]["id"])
+
+
+async def _live_subscriptions(url: str) -> float:
+    async with httpx.AsyncClient(timeout=5) as http:
+        text = (await http.get(f"{url}/metrics")).text
+    line = next(line for line in text.splitlines() if line.startswith("tmf629_graphql_subscriptions "))
+    return float(line.split()[1])
+
+
 async def _wait_ready(url: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     async with httpx.AsyncClient(timeout=5) as http:
@@ -69,7 +87,12 @@ async def test_outage_answers_503_then_recovers_and_loses_nothing(cluster: PgClu
     log = tmp_path / "server.log"
     server = ServerProcess(cluster.url, log_path=log, **fast_dispatch_env()).start()
     try:
-        async with httpx.AsyncClient(timeout=20) as http:
+        async with httpx.AsyncClient(timeout=20) as http, graphql_socket(server) as socket:  # type: ignore[arg-type]
+            await socket.subscribe("live", CREATED)
+            while await _live_subscriptions(server.url) < 1:
+                await asyncio.sleep(0.05)
+            seen: set[str] = set()
+            follower = asyncio.create_task(_follow(socket, seen))
             hub = await http.post(f"{server.api}/hub", json={"callback": listener.callback()})
             assert hub.status_code == 201
 
@@ -117,6 +140,13 @@ async def test_outage_answers_503_then_recovers_and_loses_nothing(cluster: PgClu
             while not any(e["event"]["customer"]["id"] == last for e in listener.events()):
                 assert time.monotonic() < deadline, "the dispatcher did not resume"
                 await asyncio.sleep(0.1)
+            # The GraphQL subscription lived through the outage and gets the events written after it.
+            later = (await http.post(f"{server.api}/customer", json=CUSTOMER)).json()["id"]
+            while later not in seen:
+                assert not follower.done(), follower
+                assert time.monotonic() < deadline, "the subscription feed did not resume"
+                await asyncio.sleep(0.05)
+            follower.cancel()
     finally:
         server.stop()
         listener.stop()
