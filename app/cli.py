@@ -161,11 +161,14 @@ async def _seed(settings: Settings, count: int) -> None:
 
 async def _dispatch(settings: Settings) -> None:
     """The event dispatcher alone (no HTTP), until SIGINT or SIGTERM."""
+    import logging.config
     import signal
 
     from app.events.hub import Events
+    from app.observability import log_config
     from app.store.factory import create_store
 
+    logging.config.dictConfig(log_config(settings))  # the same lines (and JSON) as serve
     store = create_store(settings)
     events = Events(store, settings, dispatcher=True)
     stopping = asyncio.Event()
