@@ -22,6 +22,7 @@ from app.services import CustomerService
 from app.settings import Settings
 from app.store.base import Store
 from app.store.factory import create_store
+from resolvers.account_loader import AccountDoor
 from resolvers.endpoint import graphql_controller
 from resolvers.graphiql import graphiql_assets
 from rest.auth import secured, security_middleware
@@ -84,7 +85,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ),
             *HEALTH_HANDLERS,
             *([metrics] if settings.observability else []),
-            graphql_controller(settings, customer_service, events.feed, authenticator),
+            graphql_controller(
+                settings, customer_service, events.feed, authenticator, AccountDoor(store, account_services)
+            ),
             *graphiql_assets(settings),
         ],
         dependencies={

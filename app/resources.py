@@ -5,7 +5,7 @@ rules are the customer's (app.services): validation on the model, defaults, serv
 patch and JSON Patch, ETags, the TMF630 query compiled by app.query.sql on this table and this model,
 and events into the same durable outbox, in the write's transaction. What differs is read from the
 registration: the member stamped on every write (`lastModified`), the array whose items are also kept in
-the link table (`relatedParty`, through the model's `Linked` marker), and which event types exist.
+the link table (the parties, through the model's `Linked` marker), and which event types exist.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Text, and_, cast, delete, func, insert, selec
 from app.domain.errors import Invalid, NotFound, PreconditionFailed
 from app.domain.ids import new_id, storable
 from app.domain.patch import PatchFormat, apply_patch
+from app.domain.resource import ResourceType
 from app.domain.tmf666 import CHANGE, CREATE, DELETE, STATE, Api, Registration
 from app.query.model import CustomerQuery
 from app.query.sql import order_by, where_clause
@@ -87,6 +88,58 @@ class ResourcePage:
     limit: int
 
 
+def _record(row: Any) -> ResourceRecord:
+    """A record of a (kind, id, version, doc text, seq) row."""
+    return ResourceRecord(row[0], row[1], row[2], row[3], row[4])
+
+
+def record_columns(dialect: str) -> tuple[Any, ...]:
+    return (ACCOUNT.kind, ACCOUNT.id, ACCOUNT.version, doc_text(dialect), ACCOUNT.seq)
+
+
+async def list_kinds(
+    store: Store, kinds: Sequence[str], query: CustomerQuery, resource: ResourceType
+) -> ResourcePage:
+    """One page of the rows of these kinds matching the query (on `resource`'s attributes) and their
+    total: at most two statements. One kind is a REST collection; several are GraphQL's `accounts`."""
+    dialect = store.dialect
+    condition = ACCOUNT.kind == kinds[0] if len(kinds) == 1 else ACCOUNT.kind.in_(list(kinds))
+    if query.filter is not None:
+        condition = and_(
+            condition, where_clause(query.filter, dialect, resource=resource, table=ACCOUNT_TABLE)
+        )
+    ordering = order_by(query.sort, dialect, resource=resource, table=ACCOUNT_TABLE)
+
+    def run(conn: Connection) -> ResourcePage:
+        statement = (
+            select(*record_columns(dialect))
+            .where(condition)
+            .order_by(*ordering)
+            .offset(query.offset)
+            .limit(query.limit)
+        )
+        records = [_record(row) for row in conn.execute(statement)]
+        if len(records) < query.limit and (records or query.offset == 0):
+            total = query.offset + len(records)
+        else:
+            counting = select(func.count()).select_from(ACCOUNT_TABLE).where(condition)
+            total = conn.execute(counting).scalar_one()
+        return ResourcePage(records, total, query.offset, query.limit)
+
+    return await store.read(run)
+
+
+async def get_of_kinds(store: Store, resource_id: str, kinds: Sequence[str]) -> ResourceRecord | None:
+    """The row with this id if it is of one of these kinds (GraphQL's `account(id)`), else None."""
+    if not storable(resource_id):
+        return None
+    statement = select(*record_columns(store.dialect)).where(
+        ACCOUNT.id == resource_id, ACCOUNT.kind.in_(list(kinds))
+    )
+    row = await store.read(lambda conn: conn.execute(statement).first())
+    return None if row is None else _record(row)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -131,33 +184,7 @@ class ResourceService:
 
     async def list(self, query: CustomerQuery) -> ResourcePage:
         """One page of the matching resources and their total: at most two statements."""
-        dialect = self.store.dialect
-        condition = ACCOUNT.kind == self.kind
-        if query.filter is not None:
-            condition = and_(
-                condition, where_clause(query.filter, dialect, resource=self.type, table=ACCOUNT_TABLE)
-            )
-        ordering = order_by(query.sort, dialect, resource=self.type, table=ACCOUNT_TABLE)
-
-        def run(conn: Connection) -> ResourcePage:
-            statement = (
-                select(ACCOUNT.seq, ACCOUNT.id, ACCOUNT.version, self._doc_text)
-                .where(condition)
-                .order_by(*ordering)
-                .offset(query.offset)
-                .limit(query.limit)
-            )
-            records = [
-                ResourceRecord(self.kind, row[1], row[2], row[3], row[0]) for row in conn.execute(statement)
-            ]
-            if len(records) < query.limit and (records or query.offset == 0):
-                total = query.offset + len(records)
-            else:
-                counting = select(func.count()).select_from(ACCOUNT_TABLE).where(condition)
-                total = conn.execute(counting).scalar_one()
-            return ResourcePage(records, total, query.offset, query.limit)
-
-        return await self.store.read(run)
+        return await list_kinds(self.store, (self.kind,), query, self.type)
 
     # -- writes --------------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from strawberry.litestar import make_graphql_controller
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import validate_document
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 from strawberry.utils.logging import StrawberryLogger
 
@@ -32,6 +33,8 @@ from app.security.authenticator import Authenticator
 from app.services import CustomerService
 from app.settings import Settings
 from app.store.outage import is_unreachable
+from resolvers.account_loader import AccountDoor
+from resolvers.accounts import AccountMutation, AccountQuery, AccountSubscription
 from resolvers.auth import AuthenticatingTransportWS
 from resolvers.context import context_getter
 from resolvers.graphiql import graphiql_page
@@ -142,16 +145,21 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         rules.append(NoSchemaIntrospectionCustomRule)
     guard_rules = tuple(rules)
     return CustomerSchema(
-        query=Query,
-        mutation=Mutation,
-        subscription=Subscription,
+        # The TMF666 accounts' fields beside the customers' (resolvers/accounts.py).
+        query=merge_types("Query", (Query, AccountQuery)),
+        mutation=merge_types("Mutation", (Mutation, AccountMutation)),
+        subscription=merge_types("Subscription", (Subscription, AccountSubscription)),
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         extensions=[lambda: RequestGuard(settings.graphql_max_tokens, guard_rules, settings.observability)],
     )
 
 
 def graphql_controller(
-    settings: Settings, service: CustomerService, feed: EventFeed, authenticator: Authenticator
+    settings: Settings,
+    service: CustomerService,
+    feed: EventFeed,
+    authenticator: Authenticator,
+    account_door: AccountDoor | None = None,
 ) -> type[Controller]:
     """POST and GET /graphql over `service`, subscriptions to `feed` over a graphql-transport-ws websocket
     on the same path; GraphiQL for browsers while introspection is on. Pages on other origins may open the
@@ -159,7 +167,7 @@ def graphql_controller(
     controller = make_graphql_controller(
         build_schema(settings),
         path=GRAPHQL_PATH,
-        context_getter=context_getter(service, settings, feed, authenticator),
+        context_getter=context_getter(service, settings, feed, authenticator, account_door),
         graphql_ide="graphiql" if settings.graphql_introspection else None,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         allowed_origins=settings.cors_origin_list,

@@ -33,6 +33,7 @@ EXTENSIONS_IN = "Members the model does not name (TMF extension by `@type`), sto
 _SCALAR_TYPES: dict[Kind, Any] = {
     Kind.STRING: str,
     Kind.INTEGER: int,
+    Kind.NUMBER: float,
     Kind.BOOLEAN: bool,
     Kind.DATETIME: DateTime,
     Kind.ANY: JSON,
@@ -203,7 +204,7 @@ def where_type(
     return REGISTRY.classes[name]
 
 
-def order_enum(resource: ResourceType) -> type[Enum]:
+def order_enum(resource: ResourceType, name: str | None = None) -> type[Enum]:
     """The attributes the resource can be ordered by: single-valued, not inside arrays, stored."""
     values: dict[str, str] = {}
 
@@ -221,7 +222,7 @@ def order_enum(resource: ResourceType) -> type[Enum]:
                 values["_".join(to_snake_case(graphql_name(p)) for p in path).upper()] = ".".join(path)
 
     walk(resource.model, ())
-    enum = Enum(f"{resource.name}OrderField", values)  # type: ignore[misc]
+    enum = Enum(name or f"{resource.name}OrderField", values)  # type: ignore[misc]
     return strawberry.enum(
         enum, description=f"Attributes {resource.name} can be ordered by (single-valued, not inside arrays)"
     )

@@ -9,7 +9,7 @@ criterion matches when ANY element matches, on its own - as a dotted path into a
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, ClassVar
 
 import strawberry
 from strawberry import UNSET
@@ -17,7 +17,7 @@ from strawberry.types.unset import UnsetType
 
 from app.domain.catalogue import Kind
 from app.domain.errors import InvalidQuery
-from app.domain.resource import CUSTOMER_TYPE
+from app.domain.resource import CUSTOMER_TYPE, ResourceType
 from app.query.model import And, Filter, Or, check_filter, criterion
 from schema.derive import REGISTRY, graphql_name, where_type
 from schema.scalars import JSON, DateTime
@@ -62,6 +62,17 @@ class IntFilter:
     lte: int | None = UNSET
 
 
+@strawberry.input(description="Conditions on a number attribute (an amount)")
+class FloatFilter:
+    eq: float | None = UNSET
+    ne: float | None = UNSET
+    in_: list[float] | None = _in()
+    gt: float | None = UNSET
+    gte: float | None = UNSET
+    lt: float | None = UNSET
+    lte: float | None = UNSET
+
+
 @strawberry.input(description="Conditions on a boolean attribute")
 class BooleanFilter:
     eq: bool | None = UNSET
@@ -75,13 +86,16 @@ class JSONFilter:
     in_: list[JSON] | None = _in()
 
 
-OPERATOR_FILTERS = (StringFilter, DateTimeFilter, IntFilter, BooleanFilter, JSONFilter)
+OPERATOR_FILTERS = (StringFilter, DateTimeFilter, IntFilter, FloatFilter, BooleanFilter, JSONFilter)
 
 
 class _ToFilter:
+    # The resource whose attributes the criteria name (a derived `where` of another resource sets it).
+    filtered_resource: ClassVar[ResourceType] = CUSTOMER_TYPE
+
     def to_filter(self) -> Filter | None:
         """The filter of the query model (None when there is no condition); raises InvalidQuery."""
-        items = _criteria(self, (), "where")
+        items = _criteria(self, (), "where", self.filtered_resource)
         if not items:
             return None
         result = items[0] if len(items) == 1 else And(tuple(items))
@@ -93,6 +107,7 @@ FILTER_OF_KIND: dict[Kind, type] = {
     Kind.STRING: StringFilter,
     Kind.DATETIME: DateTimeFilter,
     Kind.INTEGER: IntFilter,
+    Kind.NUMBER: FloatFilter,
     Kind.BOOLEAN: BooleanFilter,
     Kind.ANY: JSONFilter,
 }
@@ -115,30 +130,32 @@ def _graphql_name(where: Any, field: dataclasses.Field[Any]) -> str:
     return special or graphql_name(getattr(type(where), "__tmf_members__", {}).get(field.name, field.name))
 
 
-def _criteria(where: Any, path: tuple[str, ...], param: str) -> list[Filter]:
+def _criteria(
+    where: Any, path: tuple[str, ...], param: str, resource: ResourceType = CUSTOMER_TYPE
+) -> list[Filter]:
     """The criteria of one `where` object (or operator filter) at `path`, in field order."""
     items: list[Filter] = []
     for field in dataclasses.fields(where):
         value = getattr(where, field.name)
-        if isinstance(value, UnsetType):
+        if isinstance(value, UnsetType) or field.name in getattr(where, "not_criteria", ()):
             continue
         name = f"{param}.{_graphql_name(where, field)}"
         if value is None:
             raise InvalidQuery(f"'{name}' is null; leave it out to set no condition", field=name)
         if field.name in ("and_", "or_"):
-            items.append(_combine(field.name, value, name))
+            items.append(_combine(field.name, value, name, resource))
         elif isinstance(where, OPERATOR_FILTERS):
             values = value if field.name == "in_" else [value]
-            items.append(criterion(".".join(path), _OPS[field.name], values, param=name))
+            items.append(criterion(".".join(path), _OPS[field.name], values, param=name, resource=resource))
         else:
-            items.extend(_criteria(value, (*path, type(where).__tmf_members__[field.name]), name))
+            items.extend(_criteria(value, (*path, type(where).__tmf_members__[field.name]), name, resource))
     return items
 
 
-def _combine(kind: str, wheres: list[Any], name: str) -> Filter:
+def _combine(kind: str, wheres: list[Any], name: str, resource: ResourceType = CUSTOMER_TYPE) -> Filter:
     groups: list[Filter] = []
     for index, where in enumerate(wheres):
-        items = _criteria(where, (), f"{name}[{index}]")
+        items = _criteria(where, (), f"{name}[{index}]", resource)
         groups.append(items[0] if len(items) == 1 else And(tuple(items)))
     if kind == "and_":
         return And(tuple(groups))

@@ -7,11 +7,14 @@ Members a client sent that the model does not name come back in
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
 import strawberry
+from graphql import GraphQLError
+from strawberry.types import Info
 
 from app.domain.resource import CUSTOMER_TYPE
+from app.security.principal import ACCOUNT
 from app.services import CustomerRecord, customer_href
 from schema.convert import from_document
 from schema.derive import output_type
@@ -32,4 +35,26 @@ _ETAG: dict[str, tuple[Any, Any]] = {
     )
 }
 
-Customer: Any = output_type(CUSTOMER_TYPE.model, top=True, bases=(_FromRecord,), extra=_ETAG)
+
+@strawberry.type
+class _LinkedAccounts:
+    @strawberry.field(
+        description="The customer's TMF666 accounts: those its `account` lists and those that list it as a"
+        " party of type Customer, in creation order"
+    )
+    async def accounts(
+        self,
+        info: Info[Any, Any],
+        where: Annotated["AccountWhere", strawberry.lazy("schema.accounts")] | None = None,  # noqa: F821, UP037
+        first: Annotated[int | None, strawberry.argument(description="At most this many")] = None,
+    ) -> list[Annotated["Account", strawberry.lazy("schema.accounts")]]:  # noqa: F821, UP037
+        if not info.context.principal.allows(ACCOUNT.read):
+            raise GraphQLError(
+                f"This field needs the scope '{ACCOUNT.read}', which the credential does not grant",
+                extensions={"code": "FORBIDDEN"},
+            )
+        found: list[Any] = await info.context.accounts.accounts_of(self.id, where, first)  # type: ignore[attr-defined]
+        return found
+
+
+Customer: Any = output_type(CUSTOMER_TYPE.model, top=True, bases=(_FromRecord, _LinkedAccounts), extra=_ETAG)

@@ -772,3 +772,22 @@ class BillPresentationMedia(TmfModel):
     type_: Annotated[str, Defaulted("BillPresentationMedia")] = Field(
         default=None, alias="@type", description="When sub-classing, this defines the sub-class entity name"
     )
+
+
+# The members every account (party, billing, settlement, financial) answers to: GraphQL's `Account`
+# interface. The financial account has no `paymentStatus` of its own and answers it from its extensions.
+ACCOUNT_COMMON = (
+    "id",
+    "href",
+    "name",
+    "accountType",
+    "description",
+    "state",
+    "paymentStatus",
+    "lastModified",
+    "relatedParty",
+    "contact",
+    "accountBalance",
+    "creditLimit",
+    "@type",
+)
