@@ -416,6 +416,27 @@ def _generic(route: HTTPRoute, handler: Any, method: str) -> dict[str, Any]:
     return operation
 
 
+def _link_sub_resources(paths: dict[str, dict[str, Any]], described: set[str]) -> None:
+    """Link what a create answers to the other routes below the created resource (say, the hub's dead
+    letters below `/hub/{subscription_id}`), so that clients and the stateful tests can reach them."""
+    for path, item in paths.items():
+        for operation in item.values():
+            created = operation["responses"].get("201", {})
+            if "links" not in created:
+                continue
+            for other_path, other_item in paths.items():
+                head = re.match(rf"^{re.escape(path)}/\{{([^}}]+)\}}/", other_path)
+                if head is None:
+                    continue
+                for other in other_item.values():
+                    if other.get("operationId") and other["operationId"] not in described:
+                        name = other["operationId"][0].upper() + other["operationId"][1:]
+                        created["links"][name] = {
+                            "operationId": other["operationId"],
+                            "parameters": {head.group(1): "$response.body#/id"},
+                        }
+
+
 # -- the document --------------------------------------------------------------------------------
 
 
@@ -502,6 +523,7 @@ def build_document(
                             for p in params
                         ]
                 paths.setdefault(path, {})[method.lower()] = {**head, **operation}
+    _link_sub_resources(paths, set(described))
     config = app.openapi_config
     info = {
         "title": config.title if config else "TMF629 Customer Management",
