@@ -6,7 +6,7 @@
   and descriptions. Two are shaped for what the server does with them: `Customer_Update` is a JSON Merge
   Patch (RFC 7396: nothing required, `null` removes an optional member, objects merge), and
   `Customer_Projection` is what `fields` returns (only `id`, `href`, `@type` are sure to be there).
-* Paths are made from the routes under the API base path: the TMF operations (OPERATIONS, by
+* Paths are made from the routes under the API base path: the TMF operations (`tmf_operations`, by
   operationId) get their parameters, bodies, headers and statuses here; any other route of the API (say,
   the hub's dead letters) is listed from its handler with generic bodies and the TMF errors. Routes
   outside the API base (`/health`, `/metrics`, `/graphql`) are left out: they are not TMF629, and GraphQL
@@ -402,8 +402,8 @@ def _errors(operation_id: str | None) -> dict[int, Any]:
     return {status: _response(text, _ref("Error")) for status, text in statuses.items()}
 
 
-def _generic(route: HTTPRoute, handler: Any, method: str) -> dict[str, Any]:
-    """An operation of the API that OPERATIONS does not describe, from what its handler says."""
+def _generic(handler: Any, method: str) -> dict[str, Any]:
+    """An operation of the API that `tmf_operations` does not describe, from what its handler says."""
     status = handler.status_code
     operation: dict[str, Any] = {
         "responses": {status: _response("Success", None if status == 204 else {})},
@@ -500,7 +500,7 @@ def build_document(
             for method in sorted(handler.http_methods):
                 operation_id = handler.operation_id if isinstance(handler.operation_id, str) else None
                 spec = described.get(operation_id or "")
-                operation = copy.deepcopy(spec) if spec is not None else _generic(route, handler, method)
+                operation = copy.deepcopy(spec) if spec is not None else _generic(handler, method)
                 operation["responses"] = {
                     str(status): value
                     for status, value in {**operation["responses"], **_errors(operation_id)}.items()
