@@ -156,3 +156,44 @@ async def test_outage_answers_503_then_recovers_and_loses_nothing(cluster: PgClu
     assert "another operation is in progress" not in text
     assert 1 <= text.count("database unavailable") <= 2, text[:3000]  # once per store path that noticed
     assert text.count("database available again") >= 1, text[:3000]
+
+
+def test_driver_errors_are_classified() -> None:
+    """What means "the database is away" (503) and what stays a bug (500)."""
+    import errno
+    import sqlite3
+
+    import asyncpg
+    from sqlalchemy import exc as sa_exc
+
+    from app.domain.errors import ServiceUnavailable
+    from app.store.outage import Outage, is_unreachable
+
+    away = [
+        ConnectionRefusedError(111, "Connection refused"),
+        OSError(errno.EHOSTUNREACH, "No route to host"),
+        asyncpg.CannotConnectNowError("the database system is shutting down"),
+        asyncpg.AdminShutdownError("terminating connection due to administrator command"),
+        asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
+        asyncpg.InterfaceError("cannot perform operation: another operation is in progress"),
+        sqlite3.OperationalError("unable to open database file"),
+    ]
+    wrapped = sa_exc.DBAPIError("SELECT 1", None, away[2])
+    for error in [*away, wrapped]:
+        assert is_unreachable(error), error
+    for error in [
+        ValueError("bug"),
+        FileNotFoundError(errno.ENOENT, "asset"),
+        asyncpg.UniqueViolationError("duplicate key"),
+        asyncpg.InterfaceError("the number of query arguments cannot exceed 32767"),
+        sqlite3.OperationalError("no such table: event_outbox"),
+    ]:
+        assert not is_unreachable(error), error
+
+    outage = Outage("test")
+    outage.check(ValueError("bug"))  # not an outage: returns, the caller re-raises it
+    with pytest.raises(ServiceUnavailable) as raised:
+        outage.check(away[0])
+    assert raised.value.code == "SERVICE_UNAVAILABLE" and raised.value.retry_after > 0 and outage.down
+    outage.recovered()
+    assert not outage.down

@@ -9,7 +9,9 @@ success after them one "back" line, instead of a traceback each.
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 import sqlite3
 import time
 
@@ -22,6 +24,7 @@ logger = logging.getLogger("tmf629.store")
 # Messages of asyncpg's InterfaceError that mean the connection, not the statement, is broken.
 _BROKEN_CONNECTION = ("connection is closed", "connection was closed", "another operation is in progress")
 _SQLITE_UNREACHABLE = ("unable to open database file", "disk i/o error")
+_NETWORK_ERRNOS = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EHOSTDOWN, errno.ETIMEDOUT, errno.EPIPE}
 
 
 def _is_unreachable_one(error: BaseException) -> bool:
@@ -31,8 +34,8 @@ def _is_unreachable_one(error: BaseException) -> bool:
         return True
     if isinstance(error, sa_exc.TimeoutError):  # no pooled connection came free: the server hangs
         return True
-    if isinstance(error, OSError) and not isinstance(error, sqlite3.Error):
-        return True  # socket errors (EHOSTUNREACH, ENETUNREACH, ...)
+    if isinstance(error, socket.gaierror) or (isinstance(error, OSError) and error.errno in _NETWORK_ERRNOS):
+        return True  # the server's name does not resolve, or its network is unreachable
     if isinstance(error, sqlite3.OperationalError):
         return str(error).lower().startswith(_SQLITE_UNREACHABLE)
     module = type(error).__module__
@@ -48,7 +51,8 @@ def _is_unreachable_one(error: BaseException) -> bool:
         ):
             return True
         if isinstance(error, asyncpg.InterfaceError):
-            return str(error).lower().startswith(_BROKEN_CONNECTION)
+            message = str(error).lower()
+            return any(broken in message for broken in _BROKEN_CONNECTION)
     return False
 
 
