@@ -137,8 +137,13 @@ def account_of(record: ResourceRecord, href_base: str) -> Any:
 
 @strawberry.input
 class _AccountKinds:
+    related_fields: ClassVar[dict[str, str]] = {"customers": "customers"}
+
     kind: list[AccountKind] | None = strawberry.field(  # type: ignore[valid-type]
         default=UNSET, description="Only accounts of these kinds (at the top level of a `where`)"
+    )
+    customers: CustomerWhere | None = strawberry.field(
+        default=UNSET, description="Some linked customer matches"
     )
 
 

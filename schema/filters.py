@@ -9,7 +9,7 @@ criterion matches when ANY element matches, on its own - as a dotted path into a
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import strawberry
 from strawberry import UNSET
@@ -18,7 +18,7 @@ from strawberry.types.unset import UnsetType
 from app.domain.catalogue import Kind
 from app.domain.errors import InvalidQuery
 from app.domain.resource import CUSTOMER_TYPE, ResourceType
-from app.query.model import And, Filter, Or, check_filter, criterion
+from app.query.model import And, Filter, Or, Related, check_filter, criterion
 from schema.derive import REGISTRY, graphql_name, where_type
 from schema.scalars import JSON, DateTime
 
@@ -112,8 +112,24 @@ FILTER_OF_KIND: dict[Kind, type] = {
     Kind.ANY: JSONFilter,
 }
 
+
+@strawberry.input
+class _LinkedAccounts:
+    # Members that are conditions on the linked resources of the other side, by the link they follow.
+    related_fields: ClassVar[dict[str, str]] = {"accounts": "accounts"}
+
+    accounts: Annotated["AccountWhere", strawberry.lazy("schema.accounts")] | None = strawberry.field(  # noqa: F821, UP037
+        default=UNSET,
+        description='Some linked TMF666 account matches (e.g. `paymentStatus: {eq: "inArrears"}`)',
+    )
+
+
 CustomerWhere: Any = where_type(
-    CUSTOMER_TYPE.model, FILTER_OF_KIND, name="CustomerWhere", combinable=True, bases=(_ToFilter,)
+    CUSTOMER_TYPE.model,
+    FILTER_OF_KIND,
+    name="CustomerWhere",
+    combinable=True,
+    bases=(_ToFilter, _LinkedAccounts),
 )
 
 
@@ -144,6 +160,9 @@ def _criteria(
             raise InvalidQuery(f"'{name}' is null; leave it out to set no condition", field=name)
         if field.name in ("and_", "or_"):
             items.append(_combine(field.name, value, name, resource))
+        elif field.name in getattr(where, "related_fields", {}):
+            kinds = value.kinds() if hasattr(value, "kinds") else ()
+            items.append(Related(where.related_fields[field.name], value.to_filter(), kinds))
         elif isinstance(where, OPERATOR_FILTERS):
             values = value if field.name == "in_" else [value]
             items.append(criterion(".".join(path), _OPS[field.name], values, param=name, resource=resource))

@@ -12,6 +12,7 @@ from app.store.base import Store
 from tests.conftest import LiveServer
 from tests.test_graphql import gql
 from tests.test_graphql_limits import StatementCounter
+from tests.test_graphql_subscription import graphql_socket, wait_listeners
 from tests.test_rest_account import balance, billing
 
 PATH = ACCOUNT_MANAGEMENT.path
@@ -256,3 +257,79 @@ async def test_account_mutations_answer_typed_results(server: LiveServer) -> Non
     assert (await gql(server, delete, {"id": financial["id"]}))["deleteAccount"] == {
         "__typename": "NotFoundError"
     }
+
+
+async def test_cross_entity_filters_follow_the_links_both_ways(server: LiveServer) -> None:
+    jane = await customer(server, "Jane")
+    bob = await customer(server, "Bob")
+    await customer(server, "Carol")
+    arrears = await rest(
+        server,
+        "POST",
+        "/billingAccount",
+        json=billing("Late", jane["id"], paymentStatus="inArrears", accountBalance=balance(-5)),
+    )
+    savings = await rest(server, "POST", "/financialAccount", json={"name": "Savings", "state": "open"})
+    await rest(
+        server,
+        "PATCH",
+        f"/customer/{bob['id']}",
+        json={"account": [{"id": savings["id"], "name": "S"}]},
+        headers=MERGE,
+    )
+
+    async def customers(where: str) -> tuple[list[str], int]:
+        page = (await gql(server, f"{{ customers(where: {where}) {{ totalCount nodes {{ name }} }} }}"))[
+            "customers"
+        ]
+        return [node["name"] for node in page["nodes"]], page["totalCount"]
+
+    async def accounts(where: str) -> list[str]:
+        page = (await gql(server, f"{{ accounts(where: {where}) {{ nodes {{ name }} }} }}"))["accounts"]
+        return [node["name"] for node in page["nodes"]]
+
+    assert await customers('{accounts: {paymentStatus: {eq: "inArrears"}}}') == (["Jane"], 1)
+    assert await customers("{accounts: {accountBalance: {amount: {value: {lt: 0}}}}}") == (["Jane"], 1)
+    assert await customers("{accounts: {kind: [FINANCIAL]}}") == (["Bob"], 1)
+    assert await customers("{accounts: {}}") == (["Jane", "Bob"], 2)
+    assert await customers('{or: [{accounts: {state: {eq: "open"}}}, {name: {eq: "Carol"}}]}') == (
+        ["Bob", "Carol"],
+        2,
+    )
+    assert await accounts('{customers: {name: {eq: "Bob"}}}') == ["Savings"]
+    assert await accounts('{customers: {accounts: {name: {eq: "Late"}}}}') == ["Late"]
+    assert await accounts('{kind: [BILLING], customers: {name: {eq: "Bob"}}}') == []
+    assert arrears["id"] != savings["id"]
+
+
+async def test_account_events_arrive_and_customer_events_stay_apart(server: LiveServer) -> None:
+    accounts_sub = (
+        "subscription($types: [String!]) { accountEvents(eventTypes: $types) {"
+        " eventType kind fieldPath account } }"
+    )
+    customers_sub = "subscription { customerEvents { eventType } }"
+    async with graphql_socket(server) as socket:
+        await socket.subscribe("all", accounts_sub)
+        await socket.subscribe("state", accounts_sub, {"types": ["FinancialAccountStateChangeEvent"]})
+        await socket.subscribe("customers", customers_sub)
+        await socket.subscribe("bad", accounts_sub, {"types": ["CustomerCreateEvent"]})
+        [refused] = await socket.receive("bad")
+        assert refused["type"] == "error" and "CustomerCreateEvent" in refused["payload"][0]["message"]
+        await wait_listeners(server, 3)
+        created = await rest(server, "POST", "/financialAccount", json={"name": "F"})
+        await rest(
+            server, "PATCH", f"/financialAccount/{created['id']}", json={"state": "open"}, headers=MERGE
+        )
+        await customer(server, "Jane")
+        messages = await socket.receive("all", 3)
+        events = [m["payload"]["data"]["accountEvents"] for m in messages]
+        assert [(e["eventType"], e["kind"]) for e in events] == [
+            ("FinancialAccountCreateEvent", "FINANCIAL"),
+            ("FinancialAccountAttributeValueChangeEvent", "FINANCIAL"),
+            ("FinancialAccountStateChangeEvent", "FINANCIAL"),
+        ]
+        assert events[1]["fieldPath"] == "state" and events[2]["account"]["id"] == created["id"]
+        [state] = await socket.receive("state")
+        assert state["payload"]["data"]["accountEvents"]["eventType"] == "FinancialAccountStateChangeEvent"
+        [only] = await socket.receive("customers")
+        assert only["payload"]["data"]["customerEvents"]["eventType"] == "CustomerCreateEvent"

@@ -7,12 +7,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.domain.catalogue import Kind
+from app.domain.errors import InvalidQuery
 from app.domain.resource import CUSTOMER_TYPE, ResourceType
 from app.query.model import (
     And,
     Attribute,
     Criterion,
     Filter,
+    Related,
     SortKey,
     any_candidates,
     checked,
@@ -103,6 +105,8 @@ def matches(
     filter."""
     if isinstance(filter, Criterion):
         return _criterion_matches(doc, customer_id, filter, resource)
+    if isinstance(filter, Related):  # links live in the database, not in one document
+        raise InvalidQuery(f"A condition on linked {filter.target} needs the database", field=filter.target)
     if isinstance(filter, And):
         return all(matches(doc, customer_id, item, resource) for item in filter.items)
     return any(matches(doc, customer_id, item, resource) for item in filter.items)

@@ -67,7 +67,17 @@ class Or:
     items: tuple[Filter, ...]
 
 
-Filter = Criterion | And | Or
+@dataclass(frozen=True)
+class Related:
+    """Some linked resource of the other side matches `filter` (GraphQL's `CustomerWhere.accounts` and
+    `AccountWhere.customers`): `target` is `accounts` (of these `kinds`) or `customers`."""
+
+    target: str
+    filter: Filter | None
+    kinds: tuple[str, ...] = ()
+
+
+Filter = Criterion | And | Or | Related
 
 
 @dataclass(frozen=True)
@@ -281,6 +291,10 @@ def check_filter(filter: Filter) -> None:
                 raise InvalidQuery(
                     f"A criterion has more than {MAX_OR_VALUES} values", field=".".join(node.path)
                 )
+        elif isinstance(node, Related):
+            count += 1
+            if node.filter is not None:
+                walk(node.filter, depth + 1)
         else:
             for item in node.items:
                 walk(item, depth + 1)

@@ -39,20 +39,27 @@ from sqlalchemy.dialects.postgresql import JSONB
 from app.domain.catalogue import Kind
 from app.domain.errors import InvalidQuery
 from app.domain.resource import CUSTOMER_TYPE, ResourceType
+from app.domain.tmf666 import ACCOUNT_MANAGEMENT
 from app.query.model import (
     And,
     Attribute,
     Criterion,
     Filter,
+    Related,
     SortKey,
     any_candidates,
     checked,
     operand,
     resolve,
 )
-from app.store.tables import Customer
+from app.store.tables import Account, AccountParty, Customer, CustomerAccount
 
 TABLE = Customer.__table__  # type: ignore[attr-defined]
+ACCOUNT_TABLE = Account.__table__  # type: ignore[attr-defined]
+PARTY_LINKS = AccountParty.__table__.c  # type: ignore[attr-defined]
+CUSTOMER_LINKS = CustomerAccount.__table__.c  # type: ignore[attr-defined]
+# Linked accounts are filtered on the party account's attributes (the superset of the four kinds').
+ACCOUNT_FILTER_TYPE = ACCOUNT_MANAGEMENT.resource("partyAccount").type
 NOT_NULL = ("id", "name", "engaged_party_id")  # mandatory attributes: sorting them needs no NULLS LAST
 
 Leaf = Callable[[ColumnElement[Any], tuple[str, ...]], ColumnElement[bool]]
@@ -66,6 +73,8 @@ def where_clause(
     _check_dialect(dialect)
     if isinstance(filter, Criterion):
         return _criterion(filter, dialect, resource, table)
+    if isinstance(filter, Related):
+        return _related(filter, dialect, table)
     parts = [where_clause(item, dialect, resource=resource, table=table) for item in filter.items]
     if isinstance(filter, And):
         return and_(*parts) if parts else true()
@@ -125,6 +134,40 @@ def _criterion(item: Criterion, dialect: str, resource: ResourceType, table: Tab
         return _pg_contains(attribute, values, table)
     leaf = partial(_leaf, kind=kind, op=item.op, values=values, dialect=dialect)
     return _within(table.c.doc, attribute.groups, leaf, dialect)
+
+
+def _related(item: Related, dialect: str, table: Table) -> ColumnElement[bool]:
+    """EXISTS a linked row of the other side (`table` is this side's) that matches the inner filter. A
+    customer and an account are linked when the customer lists the account, or the account lists the
+    customer as a party of type Customer (app.links)."""
+    if item.target == "accounts":
+        other = ACCOUNT_TABLE.alias()
+        customer_id, account_id = table.c.id, other.c.id
+        conditions = [other.c.kind.in_(list(item.kinds))]
+        if item.filter is not None:
+            conditions.append(where_clause(item.filter, dialect, resource=ACCOUNT_FILTER_TYPE, table=other))
+    elif item.target == "customers":
+        other = TABLE.alias()
+        customer_id, account_id = other.c.id, table.c.id
+        conditions = []
+        if item.filter is not None:
+            conditions.append(where_clause(item.filter, dialect, table=other))
+    else:
+        raise InvalidQuery(f"Unknown link '{item.target}'", field=item.target)
+    # Correlated to both sides explicitly: this side's table is two SELECT levels up.
+    linked = or_(
+        exists()
+        .where(CUSTOMER_LINKS.customer_id == customer_id, CUSTOMER_LINKS.account_id == account_id)
+        .correlate_except(CUSTOMER_LINKS.customer_id.table),
+        exists()
+        .where(
+            PARTY_LINKS.account_id == account_id,
+            PARTY_LINKS.party_id == customer_id,
+            PARTY_LINKS.party_type == "Customer",
+        )
+        .correlate_except(PARTY_LINKS.account_id.table),
+    )
+    return exists().select_from(other).where(linked, *conditions)
 
 
 def _compare(value: ColumnElement[Any], op: str, operands: Sequence[Any]) -> ColumnElement[bool]:
