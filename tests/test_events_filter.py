@@ -10,7 +10,7 @@ import pytest
 
 from app.domain.errors import InvalidQuery
 from app.domain.events import EVENT_TYPES
-from app.events.filter import MAX_QUERY_LENGTH, parse_subscription_query
+from app.events.filter import ACCOUNT_EVENTS, MAX_QUERY_LENGTH, parse_subscription_query
 from app.query.model import And, Criterion
 from tests.conftest import LiveServer
 from tests.test_rest_customer import assert_tmf_error
@@ -184,3 +184,65 @@ async def test_rest_hub_applies_the_length_limit_and_the_eq_alias(server: LiveSe
             "/hub", json={"callback": "http://127.0.0.1:9/x", "query": "eventType.eq=CustomerExplodeEvent"}
         )
         assert_tmf_error(unknown, 400, "unknown eventType 'CustomerExplodeEvent'")
+
+
+# -- the hub of another API: TMF666 accounts, whose events carry one of several resources under `payload` --
+
+
+def test_the_account_hub_knows_its_own_event_types_only() -> None:
+    everything = parse_subscription_query(None, ACCOUNT_EVENTS)
+    assert everything.event_types is None and everything.filter is None
+    assert everything.accepts_type("BillingAccountStateChangeEvent")
+    assert everything.accepts_type("FinancialAccountDeleteEvent")
+    assert not everything.accepts_type(CREATE)  # a customer event never reaches an account subscriber
+    assert not parse_subscription_query("  ").accepts_type("BillingAccountStateChangeEvent")
+    with pytest.raises(InvalidQuery) as caught:
+        parse_subscription_query(f"eventType={CREATE}", ACCOUNT_EVENTS)
+    assert caught.value.field == "query"
+    assert caught.value.message == (
+        f"query: unknown eventType '{CREATE}' (use one of {', '.join(ACCOUNT_EVENTS.event_types)})"
+    )
+
+
+def test_account_criteria_from_the_payload_root_of_any_of_its_resources() -> None:
+    plain = parse_subscription_query("name=Main&creditLimit.value.gt=100", ACCOUNT_EVENTS)
+    for resource in ("partyAccount", "billingAccount", "financialAccount"):
+        rooted = parse_subscription_query(
+            f"payload.{resource}.name=Main&payload.{resource}.creditLimit.value.gt=100", ACCOUNT_EVENTS
+        )
+        assert rooted == plain
+    assert plain.filter == And(
+        (Criterion(("name",), "eq", ("Main",)), Criterion(("creditLimit", "value"), "gt", (100.0,)))
+    )
+    with pytest.raises(InvalidQuery) as caught:
+        parse_subscription_query("event.customer.name=Main", ACCOUNT_EVENTS)
+    assert caught.value.message == "query: 'event.customer.name' is not an attribute of PartyAccount"
+    with pytest.raises(InvalidQuery) as caught:
+        parse_subscription_query("payload.name=Main", ACCOUNT_EVENTS)
+    assert caught.value.message == "query: 'payload.name' is not an attribute of PartyAccount"
+
+
+def test_account_events_are_matched_on_the_one_resource_they_carry() -> None:
+    rich = parse_subscription_query("creditLimit.value.gt=100", ACCOUNT_EVENTS)
+    kind = "BillingAccountStateChangeEvent"
+    billing = {"id": "B-1", "href": "http://x/B-1", "name": "Main", "creditLimit": {"value": 150.5}}
+    assert rich.accepts(kind, {"payload": {"billingAccount": billing}})
+    assert rich.accepts("PartyAccountStateChangeEvent", {"payload": {"partyAccount": billing}})
+    assert not rich.accepts(kind, {"payload": {"billingAccount": {**billing, "creditLimit": {"value": 99}}}})
+    assert not rich.accepts(kind, {"payload": {"somethingElse": billing}})
+    assert not rich.accepts(kind, {"payload": {"billingAccount": billing, "partyAccount": billing}})
+    assert not rich.accepts(kind, {"payload": {"billingAccount": [billing]}})
+    assert not rich.accepts(kind, {"payload": {}})
+    assert not rich.accepts(kind, {"event": {"billingAccount": billing}})
+    assert not rich.accepts(CREATE, {"payload": {"billingAccount": billing}})
+    by_id = parse_subscription_query("id=B-1", ACCOUNT_EVENTS)
+    assert by_id.accepts(kind, {"payload": {"billingAccount": billing}})
+    assert not by_id.accepts(kind, {"payload": {"billingAccount": {**billing, "id": "B-2"}}})
+
+
+def test_a_customer_event_must_carry_exactly_the_customer() -> None:
+    named = parse_subscription_query("name=Sun")
+    assert named.accepts(CREATE, {"event": {"customer": {"id": "C-1", "name": "Sun"}}})
+    assert not named.accepts(CREATE, {"event": {"customer": {"name": "Sun"}, "other": {"name": "Sun"}}})
+    assert not named.accepts(CREATE, {"event": {"billingAccount": {"name": "Sun"}}})
+    assert not named.accepts(CREATE, {"event": ["customer"]})

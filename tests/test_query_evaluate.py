@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from app.domain.errors import InvalidQuery
+from app.events.filter import ACCOUNT_EVENTS
 from app.query.evaluate import ALWAYS, leaves, matches, project, sort_rows
 from app.query.model import And, Criterion, Or, SortKey, criterion, resolve
 
@@ -328,3 +329,26 @@ def test_dotted_fields_reach_into_objects_and_array_items() -> None:
     # an object left empty is dropped
     assert project(RESOURCE, fields("validFor.endDateTime")) == head
     assert project(RESOURCE, fields("name.first", "status")) == {**head, "status": "Approved"}
+
+
+# -- another resource: numbers (a TMF666 account's amounts) ----------------------------------------
+
+
+def test_numbers_compare_integers_and_decimals_but_not_booleans_or_text() -> None:
+    account = ACCOUNT_EVENTS.criteria
+
+    def over(doc: dict[str, Any], op: str, value: str) -> bool:
+        return matches(doc, "A-1", criterion("creditLimit.value", op, [value], resource=account), account)
+
+    assert over({"creditLimit": {"value": 150.5}}, "gt", "100") is True
+    assert over({"creditLimit": {"value": 150}}, "eq", "150.0") is True
+    assert over({"creditLimit": {"value": 99.5}}, "gt", "100") is False
+    assert over({"creditLimit": {"value": 100}}, "lte", "100") is True
+    assert over({"creditLimit": {"value": True}}, "eq", "1") is False
+    assert over({"creditLimit": {"value": "150"}}, "eq", "150") is False
+    found = resolve(("creditLimit", "value"), account)
+    assert found is not None
+    assert leaves({"creditLimit": {"value": 1}}, "A-1", found) == [1]
+    assert leaves({"creditLimit": {"value": 0.25}}, "A-1", found) == [0.25]
+    assert leaves({"creditLimit": {"value": False}}, "A-1", found) == []
+    assert leaves({"creditLimit": {"value": "1"}}, "A-1", found) == []

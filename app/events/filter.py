@@ -89,9 +89,6 @@ class SubscriptionFilter:
         return self.filter is not None
 
 
-EVERYTHING = SubscriptionFilter(None, None)
-
-
 def parse_subscription_query(
     query: str | None, catalogue: EventCatalogue = CUSTOMER_EVENTS
 ) -> SubscriptionFilter:
@@ -135,7 +132,7 @@ def _unprefixed(name: str, catalogue: EventCatalogue) -> str:
     return name
 
 
-def _event_types(value: str, known: tuple[str, ...] = EVENT_TYPES) -> list[str]:
+def _event_types(value: str, known: tuple[str, ...]) -> list[str]:
     names = [item.strip() for item in value.split(",")]
     if not all(names):
         raise InvalidQuery("query: 'eventType' needs a comma-separated list of event types", field="query")
