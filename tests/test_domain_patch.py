@@ -54,6 +54,7 @@ def invalid(
         ("  application/merge-patch+json ;charset=utf-8", MERGE),
         ("application/json-patch+json", JSON_PATCH),
         ("APPLICATION/JSON-PATCH+JSON; charset=utf-8", JSON_PATCH),
+        ("application/json; charset=utf-8; profile=tmf", MERGE),
     ],
 )
 def test_media_types_choose_the_format(content_type: str, expected: PatchFormat) -> None:
@@ -236,6 +237,13 @@ def test_json_patch_cannot_touch_id_or_href(name: str, operation: dict[str, str]
     concrete = {key: value.format(name) for key, value in operation.items()}
     error = invalid(stored(), JSON_PATCH, [{"op": "test", "path": "/name", "value": "Sun Telecom"}, concrete])
     assert (error.message, error.field) == (f"'{name}' is set by the server and cannot be patched", name)
+
+
+def test_a_pointer_that_is_not_text_does_not_hide_the_other_one() -> None:
+    error = invalid(stored(), JSON_PATCH, [{"op": "move", "from": "/id", "path": 5}])
+    assert (error.message, error.field) == ("'id' is set by the server and cannot be patched", "id")
+    error = invalid(stored(), JSON_PATCH, [{"op": "copy", "from": None, "path": "/href"}])
+    assert (error.message, error.field) == ("'href' is set by the server and cannot be patched", "href")
 
 
 def test_json_patch_cannot_copy_from_href() -> None:

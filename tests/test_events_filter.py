@@ -166,6 +166,9 @@ def test_the_id_is_matched_but_id_and_href_are_not_document_members() -> None:
     assert not by_id.accepts(CREATE, event({"name": "Sun"}))
     named = parse_subscription_query("name=Sun")
     assert named.accepts(CREATE, event({"id": "C-1", "name": "Sun"}))
+    # a customer without an id compares as the empty id
+    assert parse_subscription_query("id.lt=0").accepts(CREATE, event({"name": "Sun"}))
+    assert not parse_subscription_query("id=None").accepts(CREATE, event({"name": "Sun"}))
     ids = parse_subscription_query("id=1")
     assert ids.accepts(CREATE, event({"id": 1}))  # the id is compared as text
 
