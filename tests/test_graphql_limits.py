@@ -176,7 +176,8 @@ async def test_href_base_follows_the_rest_rules(make_server: Callable[..., LiveS
     assert (
         created["href"] == f"https://customers.example/tmf-api/customerManagement/v4/customer/{created['id']}"
     )
-    proxied = make_server(trust_forwarded_headers=True)
+    # the proxy's host must be one the service serves (TMF629_ALLOWED_HOSTS)
+    proxied = make_server(trust_forwarded_headers=True, allowed_hosts="127.0.0.1,edge.example")
     headers = {"x-forwarded-proto": "https", "x-forwarded-host": "edge.example"}
     query = "{ customers { nodes { href } } }"
     async with httpx.AsyncClient(timeout=30, headers=headers) as http:

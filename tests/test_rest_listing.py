@@ -98,7 +98,8 @@ async def test_public_url_and_forwarded_headers(make_server: Callable[..., LiveS
         response = await http.post("/customer", json=MOON)
         expected = f"https://api.example.com/tmf-api/customerManagement/v4/customer/{response.json()['id']}"
         assert response.json()["href"] == response.headers["location"] == expected
-    proxied = make_server(trust_forwarded_headers=True)
+    # the proxy's host must be one the service serves (TMF629_ALLOWED_HOSTS)
+    proxied = make_server(trust_forwarded_headers=True, allowed_hosts="127.0.0.1,edge.example")
     async with httpx.AsyncClient(base_url=proxied.api) as http:
         headers = {"x-forwarded-proto": "https", "x-forwarded-host": "edge.example"}
         body = (await http.post("/customer", json=MOON, headers=headers)).json()
