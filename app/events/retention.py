@@ -8,8 +8,9 @@ Every `TMF629_EVENT_RETENTION` / 10 (at most a minute), the dispatcher process d
   are not the newest row (SQLite would hand a deleted newest seq out again, and subscriptions compare
   seqs).
 
-Each batch is one short transaction of at most `BATCH` rows; on PostgreSQL rows are taken `FOR UPDATE
-SKIP LOCKED`, so pruning never waits for, nor blocks, a writer or another replica's pruning.
+Each batch is one short transaction of at most `BATCH` rows, found through an index on the time it
+prunes by (migration 0004_operations); on PostgreSQL rows are taken `FOR UPDATE SKIP LOCKED`, so pruning
+never waits for, nor blocks, a writer or another replica's pruning.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def prune_deliveries(dialect: str, cutoff: datetime, conn: Connection) -> int:
             _locked(
                 select(DELIVERY.seq)
                 .where(DELIVERY.state == DELIVERED, DELIVERY.delivered_at < cutoff)
-                .order_by(DELIVERY.seq)
+                .order_by(DELIVERY.delivered_at)  # ix_event_delivery_delivered
                 .limit(BATCH),
                 dialect,
             )
@@ -69,7 +70,7 @@ def prune_outbox(dialect: str, cutoff: datetime, conn: Connection) -> int:
                     OUTBOX.seq < newest,
                     ~exists().where(DELIVERY.outbox_seq == OUTBOX.seq),
                 )
-                .order_by(OUTBOX.seq)
+                .order_by(OUTBOX.created_at)  # ix_event_outbox_created_at
                 .limit(BATCH),
                 dialect,
             )

@@ -127,6 +127,8 @@ class EventOutbox(SQLModel, table=True):
             sqlite_where=text("fanned_out = 0"),
             postgresql_where=text("NOT fanned_out"),
         ),
+        # Event retention finds old rows through it (migration 0004_operations).
+        Index("ix_event_outbox_created_at", "created_at"),
     )
 
 
@@ -187,6 +189,13 @@ class EventDelivery(SQLModel, table=True):
             postgresql_where=text("state = 'pending'"),
         ),
         Index("ix_event_delivery_subscription", "subscription_id"),
+        # Event retention finds the delivered rows past the retention through it (0004_operations).
+        Index(
+            "ix_event_delivery_delivered",
+            "delivered_at",
+            sqlite_where=text("state = 'delivered'"),
+            postgresql_where=text("state = 'delivered'"),
+        ),
     )
 
 
