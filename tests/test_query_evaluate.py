@@ -352,3 +352,14 @@ def test_numbers_compare_integers_and_decimals_but_not_booleans_or_text() -> Non
     assert leaves({"creditLimit": {"value": 0.25}}, "A-1", found) == [0.25]
     assert leaves({"creditLimit": {"value": False}}, "A-1", found) == []
     assert leaves({"creditLimit": {"value": "1"}}, "A-1", found) == []
+
+
+def test_and_or_evaluate_every_item_on_the_same_resource() -> None:
+    account = ACCOUNT_EVENTS.criteria
+    rich = criterion("creditLimit.value", "gte", ["1000"], resource=account)
+    main = criterion("name", "eq", ["Main"], resource=account)
+    doc = {"name": "Main", "creditLimit": {"value": 2500}}
+    assert matches(doc, "A-1", And((main, rich)), account) is True
+    assert matches({**doc, "name": "Other"}, "A-1", And((main, rich)), account) is False
+    assert matches({**doc, "name": "Other"}, "A-1", Or((main, rich)), account) is True
+    assert matches({"name": "Other"}, "A-1", Or((main, rich)), account) is False
