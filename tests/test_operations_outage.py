@@ -113,6 +113,9 @@ async def test_outage_answers_503_then_recovers_and_loses_nothing(cluster: PgClu
             assert live.status_code == 200
             assert ready.status_code == 503 and ready.headers["Retry-After"].isdigit()
             assert health.status_code == 503
+            # The process's own metrics still answer (the event figures read from the database are left out).
+            during = await http.get(f"{server.url}/metrics")
+            assert during.status_code == 200 and "tmf629_http_request_duration_seconds" in during.text
             assert graphql.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE", graphql.text
             assert statuses[503] > 0
 
