@@ -1,12 +1,16 @@
-"""The GraphQL ceiling: a bare Strawberry schema on Litestar answering `customer(id)` from memory.
+"""The GraphQL ceiling: a bare Strawberry schema on Litestar answering from memory.
 
-ParserCache and ValidationCache installed, an async resolver building typed objects from a dict, the
-same field names as the service's schema; no database. Serve with
+`customer(id)`, and `customers(first, after)`: a page of customers with their nested objects, its total
+(TMF629_BENCH_CUSTOMERS, as many as the service holds) and its page info. ParserCache and ValidationCache
+installed, async resolvers building typed objects from dicts, the same field names as the service's
+schema; no database. Serve with
 `uvicorn bench.ceiling_strawberry:app --loop uvloop --http httptools --no-access-log`.
 """
 
 from __future__ import annotations
 
+import base64
+import os
 from typing import Any
 
 import strawberry
@@ -18,6 +22,9 @@ from strawberry.scalars import JSON
 from bench.data import API_PATH, customer_body
 
 _DOCUMENT = {**customer_body(0), "@type": "Customer"}
+_PAGE_DOCUMENTS = [
+    (f"customer-{index}", {**customer_body(index), "@type": "Customer"}) for index in range(1000)
+]
 
 
 @strawberry.type
@@ -117,11 +124,60 @@ class Customer:
 
 
 @strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class CustomerEdge:
+    cursor: str
+    node: Customer
+
+
+@strawberry.type
+class CustomerConnection:
+    total_count: int
+    page_info: PageInfo
+    edges: list[CustomerEdge]
+
+    @strawberry.field
+    def nodes(self) -> list[Customer]:
+        return [edge.node for edge in self.edges]
+
+
+def _cursor(offset: int) -> str:
+    return base64.b64encode(f"offset:{offset}".encode()).decode()
+
+
+@strawberry.type
 class Query:
     @strawberry.field
     async def customer(self, id: strawberry.ID) -> Customer | None:
         href = f"http://127.0.0.1{API_PATH}/customer/{id}"
         return Customer.from_doc(str(id), href, _DOCUMENT)
+
+    @strawberry.field
+    async def customers(self, first: int = 100, after: str | None = None) -> CustomerConnection:
+        offset = int(base64.b64decode(after).decode().split(":")[1]) + 1 if after else 0
+        total = int(os.environ.get("TMF629_BENCH_CUSTOMERS", "10000"))
+        page = _PAGE_DOCUMENTS[offset : min(offset + first, total)]
+        edges = [
+            CustomerEdge(
+                cursor=_cursor(offset + index),
+                node=Customer.from_doc(cid, f"http://127.0.0.1{API_PATH}/customer/{cid}", doc),
+            )
+            for index, (cid, doc) in enumerate(page)
+        ]
+        info = PageInfo(
+            has_next_page=offset + len(edges) < total,
+            has_previous_page=offset > 0,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        )
+        return CustomerConnection(total_count=total, page_info=info, edges=edges)
 
 
 schema = strawberry.Schema(query=Query, extensions=[ParserCache(maxsize=None), ValidationCache(maxsize=None)])

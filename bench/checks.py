@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from bench.data import API_PATH, GRAPHQL_QUERY
+from bench.data import API_PATH, GRAPHQL_PAGE_QUERY, GRAPHQL_QUERY, POSTED_NAME
 
 
 class CheckFailed(RuntimeError):
@@ -53,7 +53,22 @@ def page(base: str, party: str, expected_total: int) -> None:
         raise CheckFailed(f"the page does not hold {min(20, expected_total)} customers of {party}")
 
 
+def email_page(base: str, email: str) -> None:
+    """The filtered page on a dotted path into an array: the one customer with that e-mail address."""
+    response = httpx.get(
+        f"{base}{API_PATH}/customer",
+        params={"contactMedium.characteristic.emailAddress": email, "limit": "20"},
+        timeout=60,
+    )
+    _expect(response, 200)
+    items = response.json()
+    emails = [m["characteristic"].get("emailAddress") for c in items for m in c.get("contactMedium", [])]
+    if len(items) != 1 or email not in emails or response.headers.get("x-total-count") != "1":
+        raise CheckFailed(f"contactMedium.characteristic.emailAddress={email} answered {response.text[:300]}")
+
+
 def create(base: str, body_file: Path) -> None:
+    """A created customer answers 201 with its id, and is there to read at once (the POST committed)."""
     response = httpx.post(
         f"{base}{API_PATH}/customer",
         content=body_file.read_bytes().strip(),
@@ -61,6 +76,10 @@ def create(base: str, body_file: Path) -> None:
         timeout=10,
     )
     _expect(response, 201)
+    created = response.json()
+    if created.get("name") != POSTED_NAME or not created.get("id"):
+        raise CheckFailed(f"POST /customer answered {response.text[:300]}")
+    customer(base, created["id"])
 
 
 def graphql(base: str, customer_id: str) -> None:
@@ -77,3 +96,26 @@ def graphql(base: str, customer_id: str) -> None:
     found = (body.get("data") or {}).get("customer") or {}
     if found.get("id") != customer_id:
         raise CheckFailed(f"GraphQL customer(id) answered {response.text[:300]}")
+
+
+def graphql_page(base: str, expected_total: int) -> None:
+    """customers(first: 20): 20 customers with their nested objects, and the total."""
+    response = httpx.post(
+        f"{base}/graphql", json={"query": GRAPHQL_PAGE_QUERY, "variables": {"first": 20}}, timeout=30
+    )
+    _expect(response, 200)
+    body: dict[str, Any] = response.json()
+    if body.get("errors"):
+        raise CheckFailed(f"GraphQL answered errors: {body['errors'][0].get('message')}")
+    found = (body.get("data") or {}).get("customers") or {}
+    nodes = found.get("nodes") or []
+    if found.get("totalCount") != expected_total or len(nodes) != 20:
+        raise CheckFailed(
+            f"customers(first: 20) answered totalCount {found.get('totalCount')} and {len(nodes)} nodes"
+        )
+    for node in nodes:
+        mediums = node.get("contactMedium") or []
+        if not node.get("engagedParty", {}).get("id") or not any(
+            (m.get("characteristic") or {}).get("emailAddress") for m in mediums
+        ):
+            raise CheckFailed(f"customers(first: 20) answered a node without its nested fields: {node}")

@@ -10,6 +10,15 @@ PARTY_COUNT = 100
 STATUSES = ("Approved", "Pending", "Validated")
 
 GRAPHQL_QUERY = "query($id: ID!){ customer(id: $id){ id href name status engagedParty{ id referredType } } }"
+# A page of customers with nested objects and arrays, and its total.
+GRAPHQL_PAGE_QUERY = (
+    "query($first: Int!){ customers(first: $first){ totalCount pageInfo{ hasNextPage endCursor } "
+    "nodes{ id href name status engagedParty{ id name referredType } "
+    "contactMedium{ mediumType preferred characteristic{ emailAddress city } } "
+    "characteristic{ name value } validFor{ startDateTime } } } }"
+)
+# The name of every customer a measured POST creates: bench.seed deletes them between measurements.
+POSTED_NAME = "Posted by the benchmark"
 
 
 def party_id(index: int) -> str:
@@ -33,7 +42,7 @@ def customer_body(index: int) -> dict[str, Any]:
             {
                 "mediumType": "email",
                 "preferred": True,
-                "characteristic": {"emailAddress": f"customer{index}@example.org", "contactType": "work"},
+                "characteristic": {"emailAddress": email_of(index), "contactType": "work"},
             },
             {
                 "mediumType": "postalAddress",
@@ -53,6 +62,15 @@ def customer_body(index: int) -> dict[str, Any]:
         "account": [{"id": f"acc-{index}", "name": f"Account {index}", "@referredType": "BillingAccount"}],
         "validFor": {"startDateTime": f"2024-01-{day:02d}T08:00:00Z"},
     }
+
+
+def posted_body() -> dict[str, Any]:
+    """The body of the measured POSTs (and the creates of the mixed load)."""
+    return {**customer_body(1_000_003), "name": POSTED_NAME}
+
+
+def email_of(index: int) -> str:
+    return f"customer{index}@example.org"
 
 
 def customer_resource(customer_id: str, base: str, index: int = 0) -> dict[str, Any]:

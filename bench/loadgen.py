@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 GET_SCRIPT = HERE / "get.lua"
 POST_SCRIPT = HERE / "post.lua"
+MIXED_SCRIPT = HERE / "mixed.lua"
 
 
 class WrkMissing(RuntimeError):
@@ -81,14 +84,17 @@ def run_wrk(
     wrk: str,
     url: str,
     script: Path,
-    script_arg: Path | None,
+    script_arg: Path | list[str] | None,
     *,
     duration: float,
     connections: int,
     threads: int,
     headers: dict[str, str] | None = None,
+    stop_marker: Path | None = None,
 ) -> WrkResult:
-    """One wrk run against `url` (scheme://host:port/path): its requests, errors and latencies."""
+    """One wrk run against `url` (scheme://host:port/path): its requests, errors and latencies (a script
+    may stop its threads before `duration`, as mixed.lua does after a number of requests: it then leaves
+    a file named `stop_marker` + a suffix per thread, and the run ends when every thread has)."""
     threads = max(1, min(threads, connections))
     command = [
         wrk,
@@ -102,9 +108,35 @@ def run_wrk(
         *(f"-H{name}: {value}" for name, value in (headers or {}).items()),
         url,
     ]
-    if script_arg is not None:
+    if isinstance(script_arg, list):
+        command += script_arg
+    elif script_arg is not None:
         command.append(str(script_arg))
-    done = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60)
-    if done.returncode != 0:
-        raise RuntimeError(f"wrk exited with {done.returncode}: {done.stderr or done.stdout}")
-    return parse(done.stdout)
+    if stop_marker is None:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60)
+        if done.returncode != 0:
+            raise RuntimeError(f"wrk exited with {done.returncode}: {done.stderr or done.stdout}")
+        return parse(done.stdout)
+    return _until_stopped(command, stop_marker, threads, duration)
+
+
+def _until_stopped(command: list[str], marker: Path, threads: int, duration: float) -> WrkResult:
+    """Run wrk until each of its threads has left a file `marker*` (it stopped after its share of
+    requests), then interrupt it: on SIGINT, wrk stops sleeping out -d and prints its summary."""
+    for old in marker.parent.glob(marker.name + "*"):
+        old.unlink()
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+        deadline = time.monotonic() + duration + 60
+        while process.poll() is None and time.monotonic() < deadline:
+            if len(list(marker.parent.glob(marker.name + "*"))) >= threads:
+                process.send_signal(signal.SIGINT)
+                break
+            time.sleep(0.05)
+        try:
+            stdout, stderr = process.communicate(timeout=max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise RuntimeError("wrk did not stop") from None
+    if process.returncode not in (0, -signal.SIGINT):
+        raise RuntimeError(f"wrk exited with {process.returncode}: {stderr or stdout}")
+    return parse(stdout)

@@ -1,4 +1,4 @@
-"""The printed report: the ratio table, the scale table and one summary line."""
+"""The printed report: one table per part and backend, and one summary line per backend."""
 
 from __future__ import annotations
 
@@ -10,18 +10,26 @@ from bench.loadgen import WrkResult
 
 @dataclass
 class Ratio:
-    """One throughput scenario against its ceiling: PASS when rps / ceiling_rps >= target."""
+    """One throughput scenario against its ceiling or baseline: PASS when rps / baseline >= target.
+
+    The baseline is the mean of the `ceilings` runs (measured before and after the scenario, as the
+    load on a shared machine drifts), or `baseline_rps` when it is computed (the workers' ideal).
+    A row without a target is reported, not judged (INFO)."""
 
     name: str
-    target: float
+    target: float | None
     ceiling_name: str
     result: WrkResult | None = None
-    ceilings: list[WrkResult] = field(default_factory=list)  # runs of the ceiling; their mean is used
+    ceilings: list[WrkResult] = field(default_factory=list)
+    baseline_rps: float | None = None
     skipped: str | None = None
     error: str | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ceiling_rps(self) -> float | None:
+        if self.baseline_rps is not None:
+            return self.baseline_rps
         rates = [run.rps for run in self.ceilings]
         return sum(rates) / len(rates) if rates else None
 
@@ -37,133 +45,139 @@ class Ratio:
             return "SKIP"
         if self.ratio is None:
             return "ERROR"
+        if self.target is None:
+            return "INFO"
         return "PASS" if self.ratio >= self.target else "FAIL"
 
 
 @dataclass
-class ScalePoint:
-    size: int
-    result: WrkResult | None = None
-    seed_seconds: float = 0.0
-    error: str | None = None
+class Limit:
+    """A figure that is not a throughput: PASS when value <= target (at_most) or >= target."""
 
-
-@dataclass
-class Scale:
-    target: float = 2.0
-    points: list[ScalePoint] = field(default_factory=list)
+    name: str
+    target: float
+    value: float | None = None
+    at_most: bool = True
+    detail: str = ""
     skipped: str | None = None
-
-    @property
-    def spread(self) -> float | None:
-        p50s = [p.result.p50_ms for p in self.points if p.result is not None]
-        if len(p50s) < 2 or any(p.error for p in self.points) or min(p50s) <= 0:
-            return None
-        return max(p50s) / min(p50s)
+    error: str | None = None
 
     @property
     def verdict(self) -> str:
         if self.skipped:
             return "SKIP"
-        if self.spread is None:
+        if self.value is None:
             return "ERROR"
-        return "PASS" if self.spread <= self.target else "FAIL"
+        met = self.value <= self.target if self.at_most else self.value >= self.target
+        return "PASS" if met else "FAIL"
+
+
+Row = Ratio | Limit
+
+
+@dataclass
+class Section:
+    title: str
+    backend: str
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    skipped: str | None = None
 
 
 def _num(value: float | None, digits: int = 0) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
-def print_ratios(ratios: list[Ratio]) -> None:
-    head = f"{'scenario':<44} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'ceiling':>8} {'ratio':>6}"
+def print_section(section: Section) -> None:
+    print(f"{section.title} ({section.backend})")
+    if section.skipped:
+        print(f"  SKIP: {section.skipped}")
+        return
+    head = f"{'scenario':<52} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'baseline':>9} {'ratio':>6}"
     print(head + f" {'target':>8}  result")
     print("-" * (len(head) + 17))
-    for row in ratios:
-        res = row.result
-        print(
-            f"{row.name:<44} {_num(res.rps if res else None):>8} {_num(res.p50_ms if res else None, 2):>7} "
-            f"{_num(res.p99_ms if res else None, 2):>7} {_num(row.ceiling_rps):>8} {_num(row.ratio, 2):>6} "
-            f"{'>= ' + format(row.target, '.2f'):>8}  {row.verdict}"
-        )
-        for note in (row.skipped, row.error):
+    for row in section.rows:
+        if isinstance(row, Ratio):
+            res = row.result
+            rps, p50, p99 = (res.rps, res.p50_ms, res.p99_ms) if res else (None, None, None)
+            target = "-" if row.target is None else ">= " + format(row.target, ".2f")
+            print(
+                f"{row.name:<52} {_num(rps):>8} {_num(p50, 2):>7} {_num(p99, 2):>7} "
+                f"{_num(row.ceiling_rps):>9} {_num(row.ratio, 2):>6} "
+                f"{target:>8}  {row.verdict}"
+            )
+            print(f"    baseline: {row.ceiling_name}")
+            for label, run in [("", res), *(("baseline ", c) for c in row.ceilings)]:
+                if run is not None and run.failed:
+                    print(
+                        f"    WARN {label}run had {run.errors} socket errors and {run.bad_status} non-2xx/3xx"
+                    )
+            if len(row.ceilings) > 1 and max(r.rps for r in row.ceilings) > 1.15 * min(
+                r.rps for r in row.ceilings
+            ):
+                rates = " and ".join(f"{run.rps:,.0f}" for run in row.ceilings)
+                print(f"    WARN: the baseline runs ({rates} req/s) differ by more than 15%: a busy machine")
+        else:
+            op = "<=" if row.at_most else ">="
+            print(
+                f"{row.name:<52} {'':>8} {'':>7} {'':>7} {'':>9} {_num(row.value, 2):>6} "
+                f"{op + ' ' + format(row.target, '.2f'):>8}  {row.verdict}"
+            )
+            if row.detail:
+                print(f"    {row.detail}")
+        for note in (row.skipped, row.error, *(row.notes if isinstance(row, Ratio) else ())):
             if note:
                 print(f"    {note}")
-        for label, run in [("", res), *(("ceiling ", c) for c in row.ceilings)]:
-            if run is not None and run.failed:
-                print(f"    WARN {label}run had {run.errors} socket errors and {run.bad_status} non-2xx/3xx")
-    ceilings = {r.ceiling_name: r.ceilings for r in ratios if r.ceilings}
-    for name, runs in ceilings.items():
-        rates = " and ".join(f"{run.rps:,.0f}" for run in runs)
-        p50s = " and ".join(f"{run.p50_ms:.2f}" for run in runs)
-        print(f"  ceiling {name}: {rates} req/s (p50 {p50s} ms)")
-        if len(runs) > 1 and max(r.rps for r in runs) > 1.15 * min(r.rps for r in runs):
-            print(f"  WARN: the {name} ceiling runs differ by more than 15%: a busy machine, noisy ratios")
+    for note in section.notes:
+        print(f"  {note}")
 
 
-def print_scale(scale: Scale, connections: int) -> None:
-    print(
-        "Filtered page latency: GET /customer?engagedParty.id=X&limit=20 (1% match, X-Total-Count), "
-        f"wrk {connections} connection(s)"
-    )
-    if scale.skipped:
-        print(f"  SKIP: {scale.skipped}")
-        return
-    print(f"{'customers':>12} {'seeded in':>10} {'p50 ms':>8} {'mean ms':>8} {'p99 ms':>8} {'req/s':>8}")
-    for point in scale.points:
-        res = point.result
-        print(
-            f"{point.size:>12,} {point.seed_seconds:>9.1f}s {_num(res.p50_ms if res else None, 2):>8} "
-            f"{_num(res.mean_ms if res else None, 2):>8} {_num(res.p99_ms if res else None, 2):>8} "
-            f"{_num(res.rps if res else None):>8}"
-        )
-        if point.error:
-            print(f"    ERROR: {point.error}")
-    print(f"  largest/smallest p50: {_num(scale.spread, 2)}  target <= {scale.target:.1f}  {scale.verdict}")
-
-
-def summary(ratios: list[Ratio], scale: Scale, backend: str) -> str:
-    checks = [(r.name, r.verdict) for r in ratios] + [("scale", scale.verdict)]
-    counted = [(n, v) for n, v in checks if v != "SKIP"]
-    passed = sum(1 for _, v in counted if v == "PASS")
-    failing = [f"{n} {v}" for n, v in counted if v != "PASS"]
-    skipped = [n for n, v in checks if v == "SKIP"]
-    line = f"bench summary ({backend}): {passed}/{len(counted)} targets met"
+def summary(sections: list[Section], backend: str) -> str:
+    rows = [row for s in sections if s.backend == backend for row in s.rows]
+    judged = [row for row in rows if row.verdict not in ("SKIP", "INFO")]
+    passed = sum(1 for row in judged if row.verdict == "PASS")
+    line = f"bench summary ({backend}): {passed}/{len(judged)} targets met"
+    failing = [f"{row.name} {row.verdict}" for row in judged if row.verdict != "PASS"]
     if failing:
-        line += "; not met: " + ", ".join(failing)
+        line += "; not met: " + "; ".join(failing)
+    skipped = [s.title for s in sections if s.backend == backend and s.skipped]
+    skipped += [row.name for row in rows if row.verdict == "SKIP"]
     if skipped:
-        line += "; skipped: " + ", ".join(skipped)
+        line += "; skipped: " + "; ".join(skipped)
     return line
 
 
-def as_json(ratios: list[Ratio], scale: Scale, meta: dict[str, Any]) -> dict[str, Any]:
+def as_json(sections: list[Section], meta: dict[str, Any]) -> dict[str, Any]:
     def run(result: WrkResult | None) -> dict[str, Any] | None:
         return None if result is None else {**asdict(result), "rps": result.rps}
 
+    def row(item: Row) -> dict[str, Any]:
+        if isinstance(item, Limit):
+            return {**asdict(item), "verdict": item.verdict}
+        return {
+            "name": item.name,
+            "target": item.target,
+            "ratio": item.ratio,
+            "verdict": item.verdict,
+            "result": run(item.result),
+            "baseline": item.ceiling_name,
+            "baseline_rps": item.ceiling_rps,
+            "baseline_runs": [run(c) for c in item.ceilings],
+            "skipped": item.skipped,
+            "error": item.error,
+            "notes": item.notes,
+        }
+
     return {
         **meta,
-        "ratios": [
+        "sections": [
             {
-                "name": r.name,
-                "target": r.target,
-                "ratio": r.ratio,
-                "verdict": r.verdict,
-                "result": run(r.result),
-                "ceiling": r.ceiling_name,
-                "ceiling_rps": r.ceiling_rps,
-                "ceiling_runs": [run(c) for c in r.ceilings],
-                "skipped": r.skipped,
-                "error": r.error,
+                "title": s.title,
+                "backend": s.backend,
+                "skipped": s.skipped,
+                "notes": s.notes,
+                "rows": [row(r) for r in s.rows],
             }
-            for r in ratios
+            for s in sections
         ],
-        "scale": {
-            "target": scale.target,
-            "spread": scale.spread,
-            "verdict": scale.verdict,
-            "skipped": scale.skipped,
-            "points": [
-                {"size": p.size, "seed_seconds": p.seed_seconds, "result": run(p.result), "error": p.error}
-                for p in scale.points
-            ],
-        },
     }

@@ -1,10 +1,19 @@
-"""`make bench`: the service against bare Litestar and Strawberry ceilings, measured in the same run.
+"""`make bench`: the service against bare ceilings, on SQLite and on PostgreSQL, measured in the same run.
 
-    python -m bench.run [--duration 10] [--connections 32] [--threads 2] [--quick] [--skip-scale]
+    python -m bench.run [--backends sqlite,postgresql] [--parts ratios,workers,mixed,size] [--full]
+                        [--duration 10] [--connections 32] ...
 
-Starts each server as a subprocess, one at a time, with one uvicorn worker (uvloop, httptools), warms
-it up, then measures it with wrk. SQLite (the default) runs on fresh files in a temporary directory;
-when TMF629_DATABASE_URL points at PostgreSQL, its customer and event tables are truncated first.
+Each server is a subprocess, started and stopped one at a time, one uvicorn worker (uvloop, httptools)
+unless a part says otherwise, warmed up, then measured with wrk; each scenario's answer is checked first.
+SQLite runs on fresh files in a temporary directory; PostgreSQL in the database of TMF629_BENCH_POSTGRES_URL
+(created when missing, its tables emptied first; the local server started when it is down; the backend
+skipped, with a line saying why, when it cannot be reached). Parts, per backend:
+
+  ratios   each scenario against its ceiling (bare Litestar, bare Strawberry, bare Litestar + asyncpg)
+  workers  GET /customer/{id} with TMF629_WORKERS=2 against the ideal min(2 x 1 worker, 2-worker ceiling)
+  mixed    64 connections of reads, pages, creates and patches: p50/p99, errors, resident memory
+  size     GET by id and two filtered pages at the largest size against their value at 10,000 customers
+
 The exit code is 0 whenever a report was printed: this is a report, not a test.
 """
 
@@ -21,6 +30,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -30,13 +40,38 @@ import orjson
 
 from bench import checks
 from bench.auth import jwt_setup
-from bench.data import API_PATH, GRAPHQL_QUERY, PARTY_COUNT, customer_body, party_id
-from bench.loadgen import GET_SCRIPT, POST_SCRIPT, WrkMissing, WrkResult, ensure_wrk, run_wrk
-from bench.report import Ratio, Scale, ScalePoint, as_json, print_ratios, print_scale, summary
+from bench.data import (
+    API_PATH,
+    GRAPHQL_PAGE_QUERY,
+    GRAPHQL_QUERY,
+    PARTY_COUNT,
+    email_of,
+    party_id,
+    posted_body,
+)
+from bench.loadgen import GET_SCRIPT, MIXED_SCRIPT, POST_SCRIPT, WrkMissing, WrkResult, ensure_wrk, run_wrk
+from bench.postgres import bench_postgres_url, prepare
+from bench.report import Limit, Ratio, Section, as_json, print_section, summary
 from bench.seed import Seeder
-from bench.servers import ROOT, ServerFailed, app_command, ceiling_command, free_port, serve
+from bench.servers import (
+    ROOT,
+    ServerFailed,
+    ServerURL,
+    app_command,
+    ceiling_command,
+    free_port,
+    resident_bytes,
+    serve,
+)
 
 RESULTS = ROOT / "bench" / "results"
+PARTS = ("ratios", "workers", "mixed", "size")
+LITESTAR, STRAWBERRY, POSTGRES = (
+    "bench.ceiling_litestar",
+    "bench.ceiling_strawberry",
+    "bench.ceiling_postgres",
+)
+MIB = 1024 * 1024
 
 
 def page_path(party: str) -> str:
@@ -44,38 +79,79 @@ def page_path(party: str) -> str:
     return f"{API_PATH}/customer?engagedParty.id={party}&limit=20"
 
 
+def email_path(index: int) -> str:
+    """The filtered page on a dotted path into an array: the one customer with that e-mail address."""
+    return f"{API_PATH}/customer?contactMedium.characteristic.emailAddress={email_of(index)}&limit=20"
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=10, help="seconds per measured run (default 10)")
-    parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up before each run")
-    parser.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
-    parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
-    parser.add_argument("--customers", type=int, default=10_000, help="customers seeded for the ratios")
-    parser.add_argument("--sizes", default="10000,100000,1000000", help="customer counts of the scale part")
-    parser.add_argument("--quick", action="store_true", help="skip scale sizes above 100,000")
-    parser.add_argument("--skip-scale", action="store_true", help="skip the scale part")
-    parser.add_argument("--skip-ratios", action="store_true", help="skip the throughput ratios")
-    parser.add_argument("--scale-duration", type=float, default=5, help="seconds per scale measurement")
-    parser.add_argument("--scale-connections", type=int, default=4, help="wrk connections for the scale part")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary directory (databases, logs)")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.run",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    add = parser.add_argument
+    add("--backends", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql")
+    add("--parts", default=",".join(PARTS), help=f"comma-separated, among {', '.join(PARTS)}")
+    add("--full", action="store_true", help="the long parts at full size: 1,000,000 customers and requests")
+    add("--duration", type=float, default=10, help="seconds per measured run")
+    add("--warmup", type=float, default=2, help="seconds of warm-up before each run")
+    add("--connections", type=int, default=32, help="wrk connections")
+    add("--threads", type=int, default=2, help="wrk threads")
+    add(
+        "--customers",
+        type=int,
+        default=10_000,
+        help="customers seeded for the ratios, workers and mixed parts",
+    )
+    add(
+        "--sizes",
+        default=None,
+        help="customer counts of the size part (default 10000,100000; --full: 10000,1000000)",
+    )
+    add("--size-duration", type=float, default=5, help="seconds per measurement of the size part")
+    add("--size-connections", type=int, default=16, help="wrk connections for the size part")
+    add("--mixed-connections", type=int, default=64, help="wrk connections for the mixed load")
+    add(
+        "--mixed-requests",
+        type=int,
+        default=None,
+        help="requests of the mixed load (default 100000; --full: 1000000)",
+    )
+    add("--keep", action="store_true", help="keep the temporary directory (databases, logs)")
     args = parser.parse_args(argv)
-    args.sizes = sorted({int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()})
-    if args.quick:
-        args.sizes = [s for s in args.sizes if s <= 100_000]
+    args.backends = [b.strip().lower() for b in args.backends.split(",") if b.strip()]
+    unknown = set(args.backends) - {"sqlite", "postgresql"}
+    if unknown:
+        parser.error(f"unknown backend(s): {', '.join(sorted(unknown))}")
+    args.parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    if set(args.parts) - set(PARTS):
+        parser.error(f"unknown part(s): {', '.join(sorted(set(args.parts) - set(PARTS)))}")
+    sizes = args.sizes or ("10000,1000000" if args.full else "10000,100000")
+    args.sizes = sorted({int(s.replace("_", "")) for s in sizes.split(",") if s.strip()})
+    args.mixed_requests = args.mixed_requests or (1_000_000 if args.full else 100_000)
     return args
 
 
+@dataclass
+class Backend:
+    name: str  # "SQLite" or "PostgreSQL"
+    postgres_url: str | None  # None: SQLite on fresh files
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.postgres_url is not None
+
+
 class Bench:
-    def __init__(self, args: argparse.Namespace, wrk: str, workdir: Path, database_url: str | None) -> None:
-        self.args, self.wrk, self.workdir = args, wrk, workdir
-        self.postgres_url = database_url  # None: SQLite on fresh files
-        self.backend = "PostgreSQL" if database_url else "SQLite"
+    def __init__(self, args: argparse.Namespace, wrk: str, workdir: Path, backend: Backend) -> None:
+        self.args, self.wrk, self.workdir, self.backend = args, wrk, workdir, backend
 
     # -- plumbing ------------------------------------------------------------------------------
 
     def fresh_database(self, name: str) -> Seeder:
-        """A migrated, empty database: a new SQLite file, or the PostgreSQL one truncated."""
-        url = self.postgres_url or f"sqlite+aiosqlite:///{self.workdir / name}.db"
+        """A migrated, empty database: a new SQLite file, or the PostgreSQL one emptied."""
+        url = self.backend.postgres_url or f"sqlite+aiosqlite:///{self.workdir / name}.db"
         env = {**os.environ, "TMF629_DATABASE_URL": url}
         done = subprocess.run(
             [sys.executable, "-m", "app.cli", "migrate"], cwd=ROOT, env=env, capture_output=True, text=True
@@ -84,9 +160,11 @@ class Bench:
             tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-8:])
             raise RuntimeError(f"`tmf629 migrate` failed:\n{tail}")
         seeder = Seeder(url)
-        if self.postgres_url:
+        if self.backend.is_postgres:
             names = seeder.truncate()
-            print(f"WARN: PostgreSQL: truncated the tables {', '.join(names)}", flush=True)
+            print(
+                f"  PostgreSQL: emptied the tables {', '.join(names)} of the benchmark database", flush=True
+            )
         return seeder
 
     def write(self, name: str, lines: list[str]) -> Path:
@@ -99,117 +177,217 @@ class Bench:
         url: str,
         script: Path,
         arg: Path | None,
-        connections: int,
-        secs: float,
+        connections: int | None = None,
+        secs: float | None = None,
         headers: dict[str, str] | None = None,
     ) -> WrkResult:
         options: dict[str, Any] = {
-            "connections": connections,
+            "connections": connections or self.args.connections,
             "threads": self.args.threads,
             "headers": headers,
         }
         if self.args.warmup > 0:
             run_wrk(self.wrk, url, script, arg, duration=self.args.warmup, **options)
-        return run_wrk(self.wrk, url, script, arg, duration=secs, **options)
+        return run_wrk(self.wrk, url, script, arg, duration=secs or self.args.duration, **options)
 
-    def throughput(self, url: str, script: Path, arg: Path | None) -> WrkResult:
-        return self.measure(url, script, arg, self.args.connections, self.args.duration)
+    def checked(
+        self, check: Callable[[], None], url: str, script: Path, arg: Path, **options: Any
+    ) -> WrkResult:
+        check()
+        return self.measure(url, script, arg, **options)
 
-    def app(self, seeder: Seeder, extra_env: dict[str, str] | None = None) -> AbstractContextManager[str]:
+    def app(
+        self, seeder: Seeder, extra_env: dict[str, str] | None = None, workers: int = 1
+    ) -> AbstractContextManager[ServerURL]:
         port = free_port()
         command, env = app_command(port)
         env["TMF629_DATABASE_URL"] = seeder.database_url
+        env["TMF629_WORKERS"] = str(workers)
         env.update(extra_env or {})
         return serve("app", command, env, port, "/health", self.workdir)
 
-    def ceiling(self, module: str) -> AbstractContextManager[str]:
+    def ceiling(
+        self, module: str, workers: int = 1, env: dict[str, str] | None = None
+    ) -> AbstractContextManager[ServerURL]:
         port = free_port()
-        command, env = ceiling_command(module, port)
-        ready = f"{API_PATH}/customer/ready" if module.endswith("litestar") else "/graphql"
-        return serve(module.rsplit(".", 1)[-1], command, env, port, ready, self.workdir)
+        command, base_env = ceiling_command(module, port, workers)
+        ready = {LITESTAR: f"{API_PATH}/customer/ready", STRAWBERRY: "/graphql", POSTGRES: "/health"}[module]
+        return serve(
+            module.rsplit(".", 1)[-1], command, {**base_env, **(env or {})}, port, ready, self.workdir
+        )
+
+    def postgres_ceiling(self, seeder: Seeder, workers: int = 1) -> AbstractContextManager[ServerURL]:
+        return self.ceiling(POSTGRES, workers, {"TMF629_DATABASE_URL": seeder.database_url})
+
+    @staticmethod
+    def on(
+        starting: AbstractContextManager[ServerURL], rows: list[Ratio], measure: Callable[[ServerURL], Any]
+    ) -> None:
+        """Start a server and measure on it; when it does not start, say so once and mark its rows."""
+        try:
+            with starting as base:
+                measure(base)
+        except ServerFailed as error:
+            print(f"  ERROR: {error}", flush=True)
+            for row in rows:
+                row.error = row.error or "ERROR: a server did not start (its log is printed above)"
 
     # -- the ratios ----------------------------------------------------------------------------
 
-    def ratios(self) -> list[Ratio]:
-        get_one = Ratio("GET /customer/{id}", 0.50, "Litestar")
-        get_page = Ratio("GET /customer?engagedParty.id=X&limit=20", 0.25, "Litestar")
-        post = Ratio("POST /customer (+ event row)", 0.15, "Litestar")
-        graphql = Ratio("GraphQL customer(id)", 0.80, "Strawberry")
+    def ratios(self, seeder: Seeder) -> Section:
+        postgres = self.backend.is_postgres
+        section = Section("Throughput against the ceilings", self.backend.name)
+        if postgres:
+            ceiling = "bare Litestar + asyncpg, same SQL tables"
+            get_one = Ratio("GET /customer/{id}", 0.85, ceiling)
+            get_page = Ratio("GET /customer?engagedParty.id=X&limit=20 (+count)", 0.75, ceiling)
+            post = Ratio("POST /customer (durable, + event row)", 0.60, ceiling)
+            graphql_target, page_target = None, None
+        else:
+            get_one = Ratio("GET /customer/{id}", 0.80, "bare Litestar, from memory")
+            get_page = Ratio(
+                "GET /customer?engagedParty.id=X&limit=20 (+count)", 0.50, "bare Litestar, from memory"
+            )
+            post = Ratio("POST /customer (durable, + event row)", 0.35, "bare Litestar, from memory")
+            graphql_target, page_target = 1.2, 1.2
+        graphql = Ratio("GraphQL customer(id)", graphql_target, "bare Strawberry, from memory")
+        graphql_page = Ratio(
+            "GraphQL customers(first: 20), nested fields",
+            page_target,
+            "bare Strawberry, the page from memory",
+        )
+        rows = [get_one, get_page, post, graphql, graphql_page]
+        section.rows += rows
+        memory = Ratio("  the PostgreSQL ceiling's GET itself", None, "bare Litestar, from memory")
+        if postgres:
+            section.rows.append(memory)
 
-        rows = [get_one, get_page, post, graphql]
-
-        print(f"\n[1/3] service on {self.backend}: seeding {self.args.customers:,} customers", flush=True)
-        try:
-            seeder = self.fresh_database("ratios")
-            seeder.fill(self.args.customers)
-            seeder.settle()
-        except Exception as error:  # the report goes on; the error is in it
-            print(f"  ERROR preparing the database: {error}", flush=True)
-            for row in rows:
-                row.error = "ERROR: the database could not be prepared (see above)"
-            return rows
-        ids = seeder.ids
+        ids, total = seeder.ids, self.args.customers
         parties = [party_id(i) for i in range(PARTY_COUNT)]
         one_paths = self.write("one.txt", [f"{API_PATH}/customer/{i}" for i in ids])
         page_paths = self.write("page.txt", [page_path(p) for p in parties])
-        post_body = self.write("post.json", [orjson.dumps(customer_body(1_000_003)).decode()])
-        graphql_request = {"query": GRAPHQL_QUERY, "variables": {"id": ids[0]}}
-        graphql_body = self.write("graphql.json", [orjson.dumps(graphql_request).decode()])
+        post_body = self.write("post.json", [orjson.dumps(posted_body()).decode()])
+        graphql_body = self.write(
+            "graphql.json", [orjson.dumps({"query": GRAPHQL_QUERY, "variables": {"id": ids[0]}}).decode()]
+        )
+        graphql_page_body = self.write(
+            "graphql-page.json",
+            [orjson.dumps({"query": GRAPHQL_PAGE_QUERY, "variables": {"first": 20}}).decode()],
+        )
 
-        litestar_rows = [get_one, get_page, post]
+        def rest_scenarios(base: str) -> list[tuple[Ratio, Callable[[], WrkResult]]]:
+            """GET, page, then POST last: what it writes is deleted after the server stops."""
+            customers_url = f"{base}{API_PATH}/customer"
+            return [
+                (
+                    get_one,
+                    partial(
+                        self.checked, partial(checks.customer, base, ids[0]), base, GET_SCRIPT, one_paths
+                    ),
+                ),
+                (
+                    get_page,
+                    partial(
+                        self.checked,
+                        partial(checks.page, base, parties[7], total // PARTY_COUNT),
+                        base,
+                        GET_SCRIPT,
+                        page_paths,
+                    ),
+                ),
+                (
+                    post,
+                    partial(
+                        self.checked,
+                        partial(checks.create, base, post_body),
+                        customers_url,
+                        POST_SCRIPT,
+                        post_body,
+                    ),
+                ),
+            ]
+
+        def graphql_scenarios(base: str) -> list[tuple[Ratio, Callable[[], WrkResult]]]:
+            url = f"{base}/graphql"
+            return [
+                (
+                    graphql,
+                    partial(
+                        self.checked, partial(checks.graphql, base, ids[0]), url, POST_SCRIPT, graphql_body
+                    ),
+                ),
+                (
+                    graphql_page,
+                    partial(
+                        self.checked,
+                        partial(checks.graphql_page, base, total),
+                        url,
+                        POST_SCRIPT,
+                        graphql_page_body,
+                    ),
+                ),
+            ]
 
         def litestar(base: str) -> None:
-            run = partial(
-                self.checked_throughput, partial(checks.customer, base, ids[0]), base, GET_SCRIPT, one_paths
+            target = memory if postgres else get_one
+            attempt(
+                target,
+                partial(self.checked, partial(checks.customer, base, ids[0]), base, GET_SCRIPT, one_paths),
+                True,
             )
-            attempt(get_one, run, ceiling=True)
-            get_page.ceilings = post.ceilings = get_one.ceilings
-            get_page.error = post.error = get_one.error
-
-        def service(base: str) -> None:
-            page_total = self.args.customers // PARTY_COUNT
-            graphql_url, customers_url = f"{base}/graphql", f"{base}{API_PATH}/customer"
-            scenarios = [
-                (get_one, partial(checks.customer, base, ids[0]), base, GET_SCRIPT, one_paths),
-                (get_page, partial(checks.page, base, parties[7], page_total), base, GET_SCRIPT, page_paths),
-                (graphql, partial(checks.graphql, base, ids[0]), graphql_url, POST_SCRIPT, graphql_body),
-                # POST last: the event rows it leaves are fanned out by the dispatcher afterwards, work
-                # that would otherwise run during the next measurement.
-                (post, partial(checks.create, base, post_body), customers_url, POST_SCRIPT, post_body),
-            ]
-            for row, check, url, script, arg in scenarios:
-                print(f"  service: {row.name}", flush=True)
-                attempt(row, partial(self.checked_throughput, check, url, script, arg))
+            if not postgres:
+                get_page.ceilings = post.ceilings = get_one.ceilings
+                get_page.error = post.error = get_one.error
 
         def strawberry(base: str) -> None:
-            run = partial(self.throughput, f"{base}/graphql", POST_SCRIPT, graphql_body)
-            attempt(graphql, run, ceiling=True)
+            for row, run in graphql_scenarios(base):
+                attempt(row, run, ceiling=True)
+
+        def postgres_ceiling(base: str) -> None:
+            for row, run in rest_scenarios(base):
+                attempt(row, run, ceiling=True)
+
+        def service(base: str) -> None:
+            for row, run in [*rest_scenarios(base)[:2], *graphql_scenarios(base), rest_scenarios(base)[2]]:
+                print(f"  service: {row.name}", flush=True)
+                attempt(row, run)
 
         # Each ceiling is measured before and after the service, and the mean of the two is used: on a
         # shared machine, the load drifts during a run.
+        strawberry_env = {"TMF629_BENCH_CUSTOMERS": str(total)}
         print("  ceiling: bare Litestar", flush=True)
-        self.on(self.ceiling("bench.ceiling_litestar"), litestar_rows, litestar)
+        self.on(self.ceiling(LITESTAR), [memory] if postgres else [get_one, get_page, post], litestar)
         print("  ceiling: bare Strawberry", flush=True)
-        self.on(self.ceiling("bench.ceiling_strawberry"), [graphql], strawberry)
+        self.on(self.ceiling(STRAWBERRY, env=strawberry_env), [graphql, graphql_page], strawberry)
+        if postgres:
+            print("  ceiling: bare Litestar + asyncpg", flush=True)
+            self.on(self.postgres_ceiling(seeder), [get_one, get_page, post], postgres_ceiling)
+            seeder.forget_writes()
         self.on(self.app(seeder), rows, service)
-        if graphql.result is not None:
-            print("  ceiling: bare Strawberry, again", flush=True)
-            self.on(self.ceiling("bench.ceiling_strawberry"), [graphql], strawberry)
+        seeder.forget_writes()
+        if postgres:
+            print("  ceiling: bare Litestar + asyncpg, again", flush=True)
+            self.on(self.postgres_ceiling(seeder), [get_one, get_page, post], postgres_ceiling)
+            seeder.forget_writes()
+        print("  ceiling: bare Strawberry, again", flush=True)
+        self.on(self.ceiling(STRAWBERRY, env=strawberry_env), [graphql, graphql_page], strawberry)
         print("  ceiling: bare Litestar, again", flush=True)
-        self.on(self.ceiling("bench.ceiling_litestar"), litestar_rows, litestar)
-        rows.append(self.observability_cost(seeder, ids[0], one_paths))
-        rows.append(self.jwt_cost(seeder, ids[0], one_paths))
-        return rows
+        self.on(self.ceiling(LITESTAR), [memory] if postgres else [get_one, get_page, post], litestar)
+        if postgres and get_one.ceilings:
+            memory.result = max(get_one.ceilings, key=lambda run: run.rps)
+        section.rows.append(self.observability_cost(seeder, ids[0], one_paths))
+        section.rows.append(self.jwt_cost(seeder, ids[0], one_paths))
+        return section
 
     def observability_cost(self, seeder: Seeder, customer_id: str, one_paths: Path) -> Ratio:
         """GET /customer/{id} with metrics and request ids (the default) against the same service with
         TMF629_OBSERVABILITY=false, measured off, on, off: they may cost at most 5%."""
-        row = Ratio("GET /customer/{id} with metrics + request ids", 0.95, "service without them")
+        row = Ratio("GET /customer/{id} with metrics + request ids", 0.95, "the service without them")
 
         def measure(ceiling: bool) -> Callable[[str], None]:
             def run(base: str) -> None:
                 check = partial(checks.customer, base, customer_id)
-                attempt(row, partial(self.checked_throughput, check, base, GET_SCRIPT, one_paths), ceiling)
+                attempt(row, partial(self.checked, check, base, GET_SCRIPT, one_paths), ceiling)
 
             return run
 
@@ -224,7 +402,7 @@ class Bench:
         """GET /customer/{id} with an RS256 JWT (TMF629_AUTH=jwt) against the same GET without
         authentication, measured without, with, without: verified tokens are cached until they expire,
         so checking the token must not cost more than 15%."""
-        row = Ratio("GET /customer/{id} with a JWT", 0.85, "service without auth")
+        row = Ratio("GET /customer/{id} with a JWT", 0.85, "the service without auth")
         env, authorization = jwt_setup(self.workdir)
 
         def measure(with_jwt: bool) -> Callable[[str], None]:
@@ -234,9 +412,7 @@ class Bench:
                 if with_jwt:
                     checks.refused_without_credential(base, customer_id)
                 checks.customer(base, customer_id, headers)
-                return self.measure(
-                    base, GET_SCRIPT, one_paths, self.args.connections, self.args.duration, headers
-                )
+                return self.measure(base, GET_SCRIPT, one_paths, headers=headers)
 
             return lambda base: attempt(row, partial(run, base), ceiling=not with_jwt)
 
@@ -246,51 +422,219 @@ class Bench:
         self.on(self.app(seeder), [row], measure(False))
         return row
 
-    def checked_throughput(self, check: Callable[[], None], url: str, script: Path, arg: Path) -> WrkResult:
-        check()
-        return self.throughput(url, script, arg)
+    # -- workers -------------------------------------------------------------------------------
 
-    @staticmethod
-    def on(starting: AbstractContextManager[str], rows: list[Ratio], measure: Callable[[str], None]) -> None:
-        """Start a server and measure on it; when it does not start, say so once and mark its rows."""
-        try:
-            with starting as base:
-                measure(base)
-        except ServerFailed as error:
-            print(f"  ERROR: {error}", flush=True)
-            for row in rows:
-                row.error = row.error or "ERROR: the server did not start (its log is printed above)"
+    def workers(self, seeder: Seeder) -> Section:
+        """GET /customer/{id} on 2 workers against the ideal: twice one worker, unless the 2-worker
+        ceiling (bare Litestar; on PostgreSQL, bare Litestar + asyncpg) is lower."""
+        section = Section("A second worker", self.backend.name)
+        postgres = self.backend.is_postgres
+        ceiling_name = "bare Litestar + asyncpg" if postgres else "bare Litestar"
+        row = Ratio("GET /customer/{id}, 2 workers", 0.80, "ideal: min(2 x 1 worker, 2-worker ceiling)")
+        runs: dict[str, WrkResult] = {}
+        one_paths = self.write("one.txt", [f"{API_PATH}/customer/{i}" for i in seeder.ids])
+        customer_id = seeder.ids[0]
 
-    # -- the scale part ------------------------------------------------------------------------
+        def measure(key: str) -> Callable[[str], None]:
+            def run(base: str) -> None:
+                checks.customer(base, customer_id)
+                runs[key] = self.measure(base, GET_SCRIPT, one_paths)
 
-    def scale(self) -> Scale:
-        scale = Scale()
-        if self.args.skip_scale or not self.args.sizes:
-            scale.skipped = "--skip-scale" if self.args.skip_scale else "no sizes"
-            return scale
-        sizes = ", ".join(f"{s:,}" for s in self.args.sizes)
-        print(f"\n[2/3] filtered page latency at {sizes} customers ({self.backend})", flush=True)
-        parties = [party_id(i) for i in range(PARTY_COUNT)]
-        paths = self.write("scale.txt", [page_path(p) for p in parties])
-        seeder: Seeder | None = None
-        for size in self.args.sizes:
-            point = ScalePoint(size)
-            scale.points.append(point)
+            return run
+
+        servers: list[tuple[str, AbstractContextManager[ServerURL]]] = []
+        for workers in (1, 2):
+            servers.append((f"bare Litestar, {workers} worker(s)", self.ceiling(LITESTAR, workers)))
+            if postgres:
+                servers.append(
+                    (f"bare Litestar + asyncpg, {workers} worker(s)", self.postgres_ceiling(seeder, workers))
+                )
+            servers.append((f"service, {workers} worker(s)", self.app(seeder, workers=workers)))
+        for key, starting in servers:
+            print(f"  {key}", flush=True)
             try:
-                seeder = seeder or self.fresh_database("scale")
-                point.seed_seconds = seeder.fill(size)
+                self.on(starting, [row], measure(key))
+            except (checks.CheckFailed, RuntimeError, httpx.HTTPError) as error:
+                row.error = f"ERROR ({key}): {error}"
+        one, two = runs.get("service, 1 worker(s)"), runs.get("service, 2 worker(s)")
+        ceiling_two = runs.get(f"{ceiling_name}, 2 worker(s)")
+        if one and two and ceiling_two:
+            row.result = two
+            row.baseline_rps = min(2 * one.rps, ceiling_two.rps)
+            row.notes.append(
+                f"1 worker {one.rps:,.0f} req/s, 2 workers {two.rps:,.0f}; {ceiling_name}: "
+                + ", ".join(
+                    f"{w} worker(s) {runs[f'{ceiling_name}, {w} worker(s)'].rps:,.0f}"
+                    for w in (1, 2)
+                    if f"{ceiling_name}, {w} worker(s)" in runs
+                )
+            )
+        section.rows.append(row)
+        for name in ("bare Litestar", *(("bare Litestar + asyncpg",) if postgres else ())):
+            gain = Ratio(f"  {name}: 2 workers against 1", None, f"{name}, 1 worker")
+            gain.result = runs.get(f"{name}, 2 worker(s)")
+            first = runs.get(f"{name}, 1 worker(s)")
+            gain.ceilings = [first] if first else []
+            section.rows.append(gain)
+        return section
+
+    # -- mixed load ----------------------------------------------------------------------------
+
+    def mixed(self, seeder: Seeder) -> Section:
+        """60% reads by id, 20% filtered pages, 15% creates, 5% merge patches at 64 connections: the first
+        10,000 requests, the server's resident memory, then the rest, and its resident memory again."""
+        total = self.args.mixed_requests
+        section = Section(
+            f"Mixed load, {self.args.mixed_connections} connections, {total:,} requests", self.backend.name
+        )
+        latency = Limit("mixed load: p99 / p50 latency", 5.0)
+        errors = Limit("mixed load: errors (socket + non-2xx)", 0.0)
+        memory = Limit(f"mixed load: resident memory after {total:,} / after 10,000 requests", 1.2)
+        section.rows += [latency, errors, memory]
+        ids = self.write("mixed-ids.txt", [f"{API_PATH}/customer/{i}" for i in seeder.ids])
+        pages = self.write("mixed-pages.txt", [page_path(party_id(i)) for i in range(PARTY_COUNT)])
+        body = self.write("mixed-post.json", [orjson.dumps(posted_body()).decode()])
+        threads = self.args.threads
+        marker = self.workdir / "mixed-stopped-"
+
+        def run(base: ServerURL, requests: int) -> WrkResult:
+            per_thread = max(1, requests // threads)
+            cap = max(60.0, requests / 150)  # seconds: a bound, should the server be far slower than expected
+            return run_wrk(
+                self.wrk,
+                base,
+                MIXED_SCRIPT,
+                [str(ids), str(pages), str(body), str(per_thread), str(marker)],
+                duration=cap,
+                stop_marker=marker,
+                connections=self.args.mixed_connections,
+                threads=threads,
+            )
+
+        def measure(base: ServerURL) -> None:
+            checks.customer(base, seeder.ids[0])
+            checks.page(base, party_id(7), self.args.customers // PARTY_COUNT)
+            checks.create(base, body)
+            first = run(base, 10_000)
+            rss_first = resident_bytes(base.pid)
+            print(f"  after {first.requests:,} requests: {rss_first / MIB:,.0f} MiB resident", flush=True)
+            rest = run(base, max(threads, total - first.requests))
+            rss_last = resident_bytes(base.pid)
+            served = first.requests + rest.requests
+            print(f"  after {served:,} requests: {rss_last / MIB:,.0f} MiB resident", flush=True)
+            latency.value = rest.p99_ms / rest.p50_ms if rest.p50_ms else None
+            latency.detail = (
+                f"p50 {rest.p50_ms:.2f} ms, p90 {rest.p90_ms:.2f} ms, p99 {rest.p99_ms:.2f} ms, "
+                f"max {rest.max_ms:.0f} ms; "
+                f"{rest.rps:,.0f} req/s over the last {rest.requests:,} requests"
+            )
+            errors.value = float(first.failed + rest.failed)
+            bad = first.bad_status + rest.bad_status
+            errors.detail = f"{first.errors + rest.errors} socket errors, {bad} non-2xx/3xx"
+            memory.value = rss_last / rss_first if rss_first else None
+            memory.detail = (
+                f"{rss_first / MIB:,.1f} MiB after {first.requests:,} requests, "
+                f"{rss_last / MIB:,.1f} MiB after {served:,}"
+            )
+
+        print(f"  mixed load: {total:,} requests at {self.args.mixed_connections} connections", flush=True)
+        try:
+            with self.app(seeder) as base:
+                measure(base)
+        except (ServerFailed, checks.CheckFailed, RuntimeError, httpx.HTTPError) as error:
+            for row in section.rows:
+                row.error = f"ERROR: {error}"
+        return section
+
+    # -- data size -----------------------------------------------------------------------------
+
+    def size(self) -> Section:
+        """GET by id, a page on an indexed attribute and a page on a path into an array, at each size,
+        each against its own value at the smallest size."""
+        sizes = self.args.sizes
+        section = Section(f"Data size: {' and '.join(f'{s:,}' for s in sizes)} customers", self.backend.name)
+        if len(sizes) < 2:
+            section.skipped = "the size part needs two sizes (--sizes)"
+            return section
+        print(f"  data size: {', '.join(f'{s:,}' for s in sizes)} customers", flush=True)
+        seeder = self.fresh_database("size")
+        parties = [party_id(i) for i in range(PARTY_COUNT)]
+        smallest = sizes[0]
+        emails = self.write(
+            "size-email.txt", [email_path(i) for i in range(0, smallest, max(1, smallest // 500))]
+        )
+        pages = self.write("size-page.txt", [page_path(p) for p in parties])
+        names = (
+            "GET /customer/{id}",
+            "GET ?engagedParty.id=X&limit=20 (+count)",
+            "GET ?contactMedium.characteristic.emailAddress=X",
+        )
+        baselines: dict[str, WrkResult] = {}
+        for size in sizes:
+            rows = [Ratio(f"{name} at {size:,}", 0.80, f"the same at {smallest:,}") for name in names]
+            if size != smallest:
+                section.rows += rows
+            try:
+                seconds = seeder.fill(size)
                 seeder.settle()
-                with self.app(seeder) as base:
-                    checks.page(base, parties[42], size // PARTY_COUNT)
-                    point.result = self.measure(
-                        base, GET_SCRIPT, paths, self.args.scale_connections, self.args.scale_duration
-                    )
-                print(f"  {size:,}: p50 {point.result.p50_ms:.2f} ms", flush=True)
             except Exception as error:  # the report goes on; the error is in it
-                point.error = str(error)
-                print(f"  {size:,}: ERROR {error}", flush=True)
+                for row in rows:
+                    row.error = f"ERROR seeding: {error}"
                 break
-        return scale
+            if seconds:
+                section.notes.append(
+                    f"{size:,} customers seeded in {seconds:.0f} s (CustomerService.create_many)"
+                )
+            # The same ids at every size (the first ones) and ids from the whole table, so that reads at the
+            # largest size also reach rows that were written last.
+            ids = self.write("size-one.txt", [f"{API_PATH}/customer/{i}" for i in seeder.ids + seeder.sample])
+            scenarios: list[tuple[Callable[[str], None], Path]] = [
+                (partial(_check_customer, seeder.ids[0]), ids),
+                (partial(_check_page, parties[42], size // PARTY_COUNT), pages),
+                (partial(_check_email, email_of(smallest // 2)), emails),
+            ]
+
+            def measure(
+                base: str, size: int = size, rows: list[Ratio] = rows, scenarios: Any = scenarios
+            ) -> None:
+                for name, row, (check, paths) in zip(names, rows, scenarios, strict=True):
+                    run = partial(
+                        self.checked,
+                        partial(check, base),
+                        base,
+                        GET_SCRIPT,
+                        paths,
+                        connections=self.args.size_connections,
+                        secs=self.args.size_duration,
+                    )
+                    attempt(row, run)
+                    if row.result is not None:
+                        print(
+                            f"  {size:,}: {name}: {row.result.rps:,.0f} req/s, "
+                            f"p50 {row.result.p50_ms:.2f} ms",
+                            flush=True,
+                        )
+                    if size == smallest and row.result is not None:
+                        baselines[name] = row.result
+
+            self.on(self.app(seeder), rows, measure)
+            if size != smallest:
+                for name, row in zip(names, rows, strict=True):
+                    if name in baselines:
+                        row.ceilings = [baselines[name]]
+        return section
+
+
+def _check_customer(customer_id: str, base: str) -> None:
+    checks.customer(base, customer_id)
+
+
+def _check_page(party: str, total: int, base: str) -> None:
+    checks.page(base, party, total)
+
+
+def _check_email(email: str, base: str) -> None:
+    checks.email_page(base, email)
 
 
 def attempt(row: Ratio, run: Callable[[], WrkResult], ceiling: bool = False) -> None:
@@ -301,11 +645,55 @@ def attempt(row: Ratio, run: Callable[[], WrkResult], ceiling: bool = False) -> 
         row.skipped = str(skip)
     except (checks.CheckFailed, RuntimeError, httpx.HTTPError) as error:
         row.error = f"{'ceiling ' if ceiling else ''}ERROR: {error}"
+        print(f"    {row.error}", flush=True)
     else:
         if ceiling:
             row.ceilings.append(result)
         else:
             row.result = result
+
+
+def run_backend(args: argparse.Namespace, wrk: str, workdir: Path, backend: Backend) -> list[Section]:
+    bench = Bench(args, wrk, workdir, backend)
+    sections: list[Section] = []
+    shared = [part for part in ("ratios", "workers", "mixed") if part in args.parts]
+    if shared:
+        print(f"\n[{backend.name}] seeding {args.customers:,} customers", flush=True)
+        try:
+            seeder = bench.fresh_database("main")
+            seeder.fill(args.customers)
+            seeder.settle()
+        except Exception as error:  # the report goes on; the error is in it
+            print(f"  ERROR preparing the database: {error}", flush=True)
+            return [
+                Section(part, backend.name, skipped=f"the database could not be prepared: {error}")
+                for part in shared
+            ]
+        for part in shared:
+            print(f"\n[{backend.name}] {part}", flush=True)
+            sections.append(getattr(bench, part)(seeder))
+            seeder.forget_writes()
+    if "size" in args.parts:
+        print(f"\n[{backend.name}] size", flush=True)
+        sections.append(bench.size())
+    return sections
+
+
+def backends(args: argparse.Namespace) -> tuple[list[Backend], list[str]]:
+    """The backends to run, and a line for each one skipped."""
+    chosen, skipped = [], []
+    if "sqlite" in args.backends:
+        chosen.append(Backend("SQLite", None))
+    if "postgresql" in args.backends:
+        url = bench_postgres_url()
+        problem = prepare(url)
+        if problem is None:
+            chosen.append(Backend("PostgreSQL", url))
+        else:
+            skipped.append(
+                f"SKIP PostgreSQL: {problem} (set TMF629_BENCH_POSTGRES_URL, or --backends sqlite)"
+            )
+    return chosen, skipped
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -315,43 +703,48 @@ def main(argv: list[str] | None = None) -> int:
     except (WrkMissing, subprocess.CalledProcessError) as error:
         print(f"bench: cannot run without wrk: {error}", file=sys.stderr)
         return 1
-    url = os.environ.get("TMF629_DATABASE_URL", "")
-    postgres_url = url if url.startswith("postgresql") else None
-    workdir = Path(tempfile.mkdtemp(prefix="tmf629-bench-"))
     started = time.monotonic()
     started_at = time.strftime("%Y-%m-%dT%H:%M:%S")
-    bench = Bench(args, wrk, workdir, postgres_url)
-    where = "the PostgreSQL database of TMF629_DATABASE_URL" if postgres_url else f"fresh files in {workdir}"
+    chosen, skipped = backends(args)
+    for line in skipped:
+        print(line, flush=True)
+    workdir = Path(tempfile.mkdtemp(prefix="tmf629-bench-"))
     print(
-        f"TMF629 benchmark: {bench.backend} ({where}); one uvicorn worker (uvloop, httptools); "
-        f"wrk {args.threads} threads x {args.connections} connections, {args.duration:g}s per run "
-        f"after {args.warmup:g}s warm-up; {os.cpu_count()} CPUs",
+        f"TMF629 benchmark: {', '.join(b.name for b in chosen) or 'no backend'}; "
+        f"parts {', '.join(args.parts)}; "
+        f"wrk {args.threads} threads x {args.connections} connections, {args.duration:g}s per run after "
+        f"{args.warmup:g}s warm-up; {os.cpu_count()} CPUs",
         flush=True,
     )
+    sections: list[Section] = []
     try:
-        ratios = [] if args.skip_ratios else bench.ratios()
-        scale = bench.scale()
+        for backend in chosen:
+            sections += run_backend(args, wrk, workdir, backend)
     finally:
         if args.keep:
             print(f"kept {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
 
-    print(f"\n[3/3] results ({bench.backend}, {time.monotonic() - started:.0f}s in all)\n")
-    print_ratios(ratios)
-    print()
-    print_scale(scale, args.scale_connections)
+    print(f"\nResults ({time.monotonic() - started:.0f}s in all)\n")
+    for section in sections:
+        print_section(section)
+        print()
+    for line in skipped:
+        print(line)
     meta = {
-        "backend": bench.backend,
         "started": started_at,
-        "args": {k: v for k, v in vars(args).items()},
+        "backends": [b.name for b in chosen],
+        "skipped": skipped,
+        "args": dict(vars(args).items()),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "node": platform.node()},
     }
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"bench-{time.strftime('%Y%m%d-%H%M%S')}-{bench.backend.lower()}.json"
-    out.write_text(json.dumps(as_json(ratios, scale, meta), indent=2, default=str))
-    print(f"\n(results also in {out.relative_to(ROOT)})")
-    print(summary(ratios, scale, bench.backend))
+    out = RESULTS / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps(as_json(sections, meta), indent=2, default=str))
+    print(f"(results also in {out.relative_to(ROOT)})")
+    for backend in chosen:
+        print(summary(sections, backend.name))
     return 0
 
 

@@ -36,15 +36,46 @@ def app_command(port: int) -> tuple[list[str], dict[str, str]]:
     return [sys.executable, "-m", "app.cli", "serve"], env
 
 
-def ceiling_command(module: str, port: int) -> tuple[list[str], dict[str, str]]:
+def ceiling_command(module: str, port: int, workers: int = 1) -> tuple[list[str], dict[str, str]]:
     """A bare app under the same uvicorn settings as the service."""
     command = [sys.executable, "-m", "uvicorn", f"{module}:app", *UVICORN_FLAGS]
-    command += ["--workers", "1", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    command += [
+        "--workers",
+        str(workers),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
     return command, {}
 
 
 class ServerFailed(RuntimeError):
     pass
+
+
+class ServerURL(str):
+    """The base URL of a running server, with the pid of its process (for its resident memory)."""
+
+    pid: int
+
+
+def resident_bytes(pid: int) -> int:
+    """The resident memory of a process and its descendants (uvicorn's workers), from /proc."""
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            for line in Path(f"/proc/{current}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return total
 
 
 @contextmanager
@@ -56,10 +87,10 @@ def serve(
     ready_path: str,
     log_dir: Path,
     timeout: float = 60,
-) -> Iterator[str]:
+) -> Iterator[ServerURL]:
     """Start the server, wait until `ready_path` answers below 500, yield its base URL, stop it."""
     log_path = log_dir / f"{name}.log"
-    base = f"http://127.0.0.1:{port}"
+    base = ServerURL(f"http://127.0.0.1:{port}")
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             command,
@@ -69,6 +100,7 @@ def serve(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    base.pid = process.pid
     try:
         _wait_ready(process, base + ready_path, log_path, timeout)
         yield base
