@@ -65,9 +65,12 @@ LIVE_SUBSCRIPTIONS = Gauge(
 _http_children: dict[tuple[str, str, int], Any] = {}
 _graphql_children: dict[tuple[str, str, str], Any] = {}
 _operation_names: set[str] = set()
+_METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
 
 
 def observe_request(route: str, method: str, status: int, seconds: float) -> None:
+    if method not in _METHODS:  # a client-chosen token: keep the label set bounded
+        method = "other"
     key = (route, method, status)
     child = _http_children.get(key)
     if child is None:

@@ -58,6 +58,7 @@ async def test_metrics_and_request_ids(server: LiveServer) -> None:
         )
         assert graphql.status_code == 200 and graphql.headers["X-Request-ID"] == "g1"
         await http.post("/graphql", json={"query": "query Broken { nothing }"})
+        await http.request("PROPFIND", f"{server.api}/customer")  # a method we do not serve: `other`
 
         response = await http.get("/metrics")
         assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
@@ -70,6 +71,7 @@ async def test_metrics_and_request_ids(server: LiveServer) -> None:
     assert grew(requests, route="/tmf-api/customerManagement/v4/customer", method="POST", status="201") == 1
     assert grew(requests, route=ROUTE_ONE, method="GET", status="200") == 1
     assert grew(requests, route="unmatched", method="GET", status="404") == 1
+    assert grew(requests, method="other") == 1 and not value(after, requests, method="PROPFIND")
     assert grew("tmf629_http_request_duration_seconds_bucket", route=ROUTE_ONE, le="+Inf") == 1
     operations = "tmf629_graphql_operation_duration_seconds_count"
     assert grew(operations, operation="LookUp", type="query", outcome="ok") == 1
