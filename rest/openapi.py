@@ -26,6 +26,7 @@ from litestar.routes import HTTPRoute
 from litestar.types import Message, Scope
 from pydantic.json_schema import models_json_schema
 
+from app.domain.catalogue import Arr, Kind, Obj
 from app.domain.errors import Error
 from app.domain.events import EVENT_MODELS, EventSubscription, EventSubscriptionInput
 from app.domain.resource import CUSTOMER_TYPE, ResourceType
@@ -111,7 +112,7 @@ JSON_PATCH_SCHEMAS: dict[str, Any] = {
         "required": ["op", "path"],
         "properties": {
             "op": {"type": "string", "enum": ["add", "remove", "replace", "move", "copy", "test"]},
-            "path": {"type": "string", "description": "A JSON Pointer (RFC 6901), e.g. /contactMedium/0"},
+            "path": {"type": "string", "description": "A JSON Pointer (RFC 6901) into the resource"},
             "from": {"type": "string", "description": "A JSON Pointer: the source of move and copy"},
             "value": {"description": "The value of add and replace, the expected value of test"},
         },
@@ -170,16 +171,38 @@ OPERATION_ERRORS = {
     },
     "deleteCustomer": {412: "Precondition Failed: `If-Match` does not match the current ETag"},
 }
-FILTERS = """
+
+
+def _paths(node: Obj, prefix: str = "") -> list[tuple[str, Kind, bool]]:
+    """(dotted path, kind, whether it crosses an array) of every scalar attribute of a catalogue."""
+    found: list[tuple[str, Kind, bool]] = []
+    for name, member in node.members.items():
+        path = f"{prefix}{name}"
+        inner = member.item if isinstance(member, Arr) else member
+        if isinstance(inner, Obj):
+            found += [(p, k, a or isinstance(member, Arr)) for p, k, a in _paths(inner, f"{path}.")]
+        else:
+            found.append((path, inner, False))
+    return found
+
+
+def filter_syntax(resource: ResourceType) -> str:
+    """The TMF630 filter syntax, with examples taken from the resource's own attributes."""
+    kinds = {path: (kind, across) for path, kind, across in _paths(resource.catalogue)}
+    indexed = [".".join(path) for path in resource.columns if len(path) > 1]
+    nested = next((p for p in indexed if kinds[p][0] is Kind.STRING), "id")
+    across = next((p for p, (k, a) in kinds.items() if a and k is Kind.STRING and "@" not in p), nested)
+    instant = next((p for p in indexed if kinds[p][0] is Kind.DATETIME), nested)
+    return f"""
 Every query parameter but `fields`, `offset`, `limit` and `sort` is a filter (TMF630):
 
 * `attr=value` is equality; `attr=v1,v2` or a repeated `attr` is OR; several criteria are ANDed;
-* dotted paths reach into sub-resources: `engagedParty.id=500`,
-  `contactMedium.characteristic.emailAddress=a@b.org`; on arrays a criterion matches when any element does;
-* operators as suffixes: `.eq`, `.ne`, `.gt`, `.gte`, `.lt`, `.lte`
-  (`validFor.startDateTime.gte=2024-01-01T00:00:00Z`); values compare by the attribute's type (date-times
-  as instants, integers as numbers, booleans as booleans); a missing attribute matches no criterion;
-* `sort=name,-validFor.startDateTime`: `-` sorts descending; the default order is creation order.
+* dotted paths reach into sub-resources: `{nested}=500`, `{across}=x`; on arrays a criterion matches
+  when any element does;
+* operators as suffixes: `.eq`, `.ne`, `.gt`, `.gte`, `.lt`, `.lte` (`{instant}.gte=2024-01-01T00:00:00Z`);
+  values compare by the attribute's type (date-times as instants, integers as numbers, booleans as
+  booleans); a missing attribute matches no criterion;
+* `sort=name,-{instant}`: `-` sorts descending; the default order is creation order.
 
 An unknown attribute or operator, or a malformed value, is a 400 naming the parameter.
 """.strip()
@@ -269,7 +292,7 @@ def tmf_operations(resource: ResourceType = CUSTOMER_TYPE) -> dict[str, dict[str
     subscription = _ref("EventSubscription")
     operations: dict[str, dict[str, Any]] = {
         f"list{name}": {
-            "description": f"This operation lists or finds {name} entities.\n\n{FILTERS}",
+            "description": f"This operation lists or finds {name} entities.\n\n{filter_syntax(resource)}",
             "parameters": [
                 fields,
                 _parameter(

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from sqlmodel import Field
 
-from app.domain.model import TmfModel, Uri
+from app.domain.customer import Extensible
+from app.domain.model import Uri
 
 
 class DomainError(Exception):
@@ -79,7 +80,7 @@ class ServiceUnavailable(Exception):
         self.retry_after = retry_after
 
 
-class Error(TmfModel):
+class Error(Extensible):
     """Used when an API throws an Error, typically with a HTTP error response-code (3xx, 4xx, 5xx)"""
 
     code: str = Field(description="Application relevant detail, defined in the API or a common list.")
@@ -93,14 +94,3 @@ class Error(TmfModel):
     )
     status: str = Field(default=None, description="HTTP Error code extension")
     referenceError: Uri = Field(default=None, description="URI of documentation describing the error.")
-    baseType: str = Field(
-        default=None, alias="@baseType", description="When sub-classing, this defines the super-class."
-    )
-    schemaLocation: Uri = Field(
-        default=None,
-        alias="@schemaLocation",
-        description="A URI to a JSON-Schema file that defines additional attributes and relationships",
-    )
-    type_: str = Field(
-        default=None, alias="@type", description="When sub-classing, this defines the sub-class entity name."
-    )
