@@ -36,6 +36,7 @@ from rest.listener import listener_router
 from rest.metrics import gauge_refresher, metrics
 from rest.middleware import observe
 from rest.openapi import install as install_openapi
+from rest.openapi_account import account_docs_router
 from rest.resource import hub_router, resource_router
 from rest.resource import listener_router as api_listener_router
 from rest.tracing import tracing_plugin
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 hub_router(ACCOUNT_MANAGEMENT.path, account_hub),
                 api_listener_router(ACCOUNT_MANAGEMENT),
             ),
+            account_docs_router(ACCOUNT_MANAGEMENT),
             *HEALTH_HANDLERS,
             *([metrics] if settings.observability else []),
             graphql_controller(

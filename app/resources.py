@@ -19,11 +19,13 @@ from typing import Any, TypeVar
 import orjson
 from sqlalchemy import Connection, Text, and_, cast, delete, func, insert, select, type_coerce, update
 
+from app.domain.account_events import ACCOUNT_EVENT_MODELS
 from app.domain.errors import Invalid, NotFound, PreconditionFailed
 from app.domain.ids import new_id, storable
 from app.domain.patch import PatchFormat, apply_patch
 from app.domain.resource import ResourceType
 from app.domain.tmf666 import CHANGE, CREATE, DELETE, STATE, Api, Registration
+from app.domain.validation import validate
 from app.query.model import CustomerQuery
 from app.query.sql import order_by, where_clause
 from app.services import changed_paths, etag_matches
@@ -199,8 +201,8 @@ class ResourceService:
         return {name: value for name, value in doc.items() if name not in self.type.stamped}
 
     async def create(self, body: Any, href_base: str) -> ResourceRecord:
-        # A stamped member is the server's: what a client sends there is replaced, never refused.
-        self.type.validate(self._unstamped(body) if isinstance(body, dict) else body)
+        # A stamped member is the server's: a valid value a client sends there is replaced.
+        self.type.validate(body)
         now = _now()
         doc = self._stored(body, now)
         record = ResourceRecord(self.kind, new_id(), 1, dumps(doc))
@@ -232,11 +234,13 @@ class ResourceService:
         href_base: str,
         if_match: str | None = None,
     ) -> ResourceRecord:
+        self._check_patchable(patch_format, patch)
+
         def run(conn: Connection) -> ResourceRecord:
             current = self._locked(conn, resource_id, if_match)
             old = current.document
             new = apply_patch(old, patch_format, patch, resource_id)
-            self.type.validate(self._unstamped(new))
+            self.type.validate(new)
             if self._unstamped(self.type.with_defaults(new)) == self._unstamped(old):
                 return current
             now = _now()
@@ -260,6 +264,25 @@ class ResourceService:
             return record
 
         return await self._write(run)
+
+    def _check_patchable(self, patch_format: PatchFormat, patch: Any) -> None:
+        """Refuse a patch that sets a member the model marks `NotPatchable`."""
+        if not self.type.not_patchable:
+            return
+        if patch_format is PatchFormat.MERGE:
+            touched = list(patch) if isinstance(patch, dict) else []
+        else:
+            touched = [
+                op["path"].split("/")[1]
+                for op in (patch if isinstance(patch, list) else [])
+                if isinstance(op, dict)
+                and isinstance(op.get("path"), str)
+                and op["path"].startswith("/")
+                and op.get("op") != "test"
+            ]
+        for name in touched:
+            if name in self.type.not_patchable:
+                raise Invalid(f"'{name}' cannot be changed by a patch of a {self.type.name}", field=name)
 
     async def delete(self, resource_id: str, href_base: str, if_match: str | None = None) -> None:
         def run(conn: Connection) -> None:
@@ -351,7 +374,7 @@ def accept_event(api: Api, event_type: str, body: Any) -> dict[str, Any]:
     sent = body.get("eventType")
     if sent is not None and sent != event_type:
         raise Invalid(f"eventType '{sent}' was sent to the listener of {event_type}", field="eventType")
-    carried = body.get(api.event_member)
-    if carried is not None and not isinstance(carried, dict):
-        raise Invalid(f"{api.event_member} must be an object carrying the resource", field=api.event_member)
+    model = ACCOUNT_EVENT_MODELS.get(event_type)
+    if model is not None:
+        validate(model, body)
     return body

@@ -17,6 +17,7 @@ from litestar import Request, Response, Router, delete, get, patch, post
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from app import urls
+from app.domain.ids import new_id
 from app.domain.patch import PatchFormat
 from app.domain.tmf666 import Api
 from app.events.hub import HubService
@@ -166,10 +167,20 @@ def listener_router(api: Api) -> Router:
     def listener(event_type: str) -> Any:
         path = "/" + event_type[0].lower() + event_type[1:]
 
-        @post(path, operation_id=f"listen{event_type}", summary=f"Client listener for {event_type}")
+        @post(path, operation_id=f"listenTo{event_type}", summary=f"Client listener for {event_type}")
         async def listen(request: Request[Any, Any, Any]) -> Response[bytes]:
-            accepted = accept_event(api, event_type, await json_body(request))
-            return json_response(orjson.dumps(accepted), 201)
+            # As the swagger documents (and TMF629's listeners do): the answer is an EventSubscription,
+            # the listener as a hub would know it, its `id` the event's `eventId`.
+            event = accept_event(api, event_type, await json_body(request))
+            base = urls.api_base(
+                settings_of(request), request.scope.get("scheme", "http"), request.headers, api.path
+            )
+            event_id = event.get("eventId")
+            body = {
+                "id": event_id if isinstance(event_id, str) else new_id(),
+                "callback": f"{base}/listener{path}",
+            }
+            return json_response(orjson.dumps(body), 201)
 
         return listen
 

@@ -125,7 +125,8 @@ async def test_a_page_of_customers_with_accounts_costs_a_bounded_number_of_state
             page = (await gql(server, CUSTOMERS_WITH_ACCOUNTS, {"first": first}))["customers"]
         assert len(page["nodes"]) == first and all(len(node["accounts"]) == 1 for node in page["nodes"])
         counts[first] = counter.count
-    assert counts[3] == counts[30] <= 3, counts
+    # the page (its count may be remembered), then one statement for the accounts of all its customers
+    assert max(counts.values()) <= 3, counts
     nested = "{ accounts(first: 30) { nodes { name customers { name accounts { name } } } } }"
     counts = {}
     for _ in range(2):

@@ -8,7 +8,8 @@ differ (TMF666's RelatedParty requires `name`, its ContactMedium requires nothin
 
 Every resource: `id`/`href` server-owned, `@type` defaulted to the resource's name, `lastModified` stamped
 on every write, `state` the lifecycle attribute, and the often-filtered members in indexed columns of the
-`account` table (app.store.tables).
+`account` table (app.store.tables). Members the swagger leaves out of a resource's `_Update` are
+`NotPatchable` (a billing account's `accountBalance`, a financial account's `lastModified`).
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from app.domain.customer import MediumCharacteristic, PaymentMethodRef, TimePeri
 from app.domain.model import (
     DateTimeText,
     Defaulted,
+    Float,
     Indexed,
     Lifecycle,
     Linked,
     NonBlank,
+    NotPatchable,
     ServerOwned,
     Stamped,
     TmfModel,
@@ -38,7 +41,7 @@ class Money(TmfModel):
     unit: str = Field(
         default=None, description="Currency (ISO4217 norm uses 3 letters to define the currency)"
     )
-    value: float = Field(default=None, description="A positive floating point number")
+    value: Float = Field(default=None, description="A positive floating point number")
 
 
 class AccountBalance(TmfModel):
@@ -472,7 +475,7 @@ class PartyAccount(TmfModel):
     state: Annotated[str, Lifecycle(), Indexed("state")] = Field(
         default=None, description="Contains the lifecycle state such as: Active, Closed, Suspended and so on."
     )
-    accountBalance: list[AccountBalance] = Field(default=None)
+    accountBalance: Annotated[list[AccountBalance], NotPatchable()] = Field(default=None)
     accountRelationship: list[AccountRelationship] = Field(default=None)
     billStructure: BillStructure = Field(default=None)
     contact: list[Contact] = Field(default=None)
@@ -525,7 +528,7 @@ class BillingAccount(TmfModel):
     state: Annotated[str, Lifecycle(), Indexed("state")] = Field(
         default=None, description="Contains the lifecycle state such as: Active, Closed, Suspended and so on."
     )
-    accountBalance: list[AccountBalance] = Field(default=None)
+    accountBalance: Annotated[list[AccountBalance], NotPatchable()] = Field(default=None)
     accountRelationship: list[AccountRelationship] = Field(default=None)
     billStructure: BillStructure = Field(default=None)
     contact: list[Contact] = Field(default=None)
@@ -578,7 +581,7 @@ class SettlementAccount(TmfModel):
     state: Annotated[str, Lifecycle(), Indexed("state")] = Field(
         default=None, description="Contains the lifecycle state such as: Active, Closed, Suspended and so on."
     )
-    accountBalance: list[AccountBalance] = Field(default=None)
+    accountBalance: Annotated[list[AccountBalance], NotPatchable()] = Field(default=None)
     accountRelationship: list[AccountRelationship] = Field(default=None)
     billStructure: BillStructure = Field(default=None)
     contact: list[Contact] = Field(default=None)
@@ -623,7 +626,7 @@ class FinancialAccount(TmfModel):
         ),
     )
     description: str = Field(default=None, description="Detailed description of the party account")
-    lastModified: Annotated[DateTimeText, Stamped(), Indexed("last_modified")] = Field(
+    lastModified: Annotated[DateTimeText, Stamped(), NotPatchable(), Indexed("last_modified")] = Field(
         default=None, description="Date of last modification of the account"
     )
     name: Annotated[NonBlank, Indexed("name")] = Field(description="Name of the account")

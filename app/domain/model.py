@@ -16,6 +16,7 @@ Markers in `Annotated[...]` metadata (ignored by pydantic) say what the storage 
 * `Defaulted(value)`: filled in by the server when absent (`@type`), so always present in answers;
 * `Linked(id, type)`: the items of the array (their `id` and `type` members) are also kept in a link
   table, so that links resolve by index in both directions (an account's parties);
+* `NotPatchable()`: left out of the update body (the official `_Update` omits it): a patch may not set it;
 * `Stamped()`: set by the server to the time of every write, a value sent is replaced (`lastModified`).
 
 Everything else is derived from the classes: the create and update variants (`create_variant`,
@@ -89,6 +90,11 @@ class Stamped:
 
 
 @dataclass(frozen=True)
+class NotPatchable:
+    pass
+
+
+@dataclass(frozen=True)
 class Linked:
     id: str
     type: str
@@ -152,6 +158,8 @@ DateTimeText = Annotated[
 NonBlank = Annotated[str, StringConstraints(pattern=r"\S")]
 # An absolute URI (a schema location).
 Uri = Annotated[str, AfterValidator(_uri), WithJsonSchema({"type": "string", "format": "uri"})]
+# A number as the official schemas type amounts (`number`, format `float`).
+Float = Annotated[float, WithJsonSchema({"type": "number", "format": "float"})]
 # Any JSON value but null (a characteristic's value).
 AnyValue = Annotated[Any, AfterValidator(_not_null), WithJsonSchema({})]
 
@@ -190,6 +198,10 @@ def linked(model: type[TmfModel]) -> tuple[str, Linked] | None:
     )
 
 
+def not_patchable(model: type[TmfModel]) -> tuple[str, ...]:
+    return tuple(tmf_name(n, f) for n, f in model.model_fields.items() if markers(f, NotPatchable))
+
+
 def stamped(model: type[TmfModel]) -> tuple[str, ...]:
     return tuple(tmf_name(n, f) for n, f in model.model_fields.items() if markers(f, Stamped))
 
@@ -207,7 +219,7 @@ def _variant(model: type[TmfModel], suffix: str, required: bool | None) -> type[
     annotations: dict[str, Any] = {}
     namespace: dict[str, Any] = {"__module__": model.__module__, "__doc__": model.__doc__}
     for name, field in model.model_fields.items():
-        if markers(field, ServerOwned):
+        if markers(field, ServerOwned) or (required is False and markers(field, NotPatchable)):
             continue
         field = FieldInfo.merge_field_infos(field)
         if required and markers(field, RequiredOnCreate):

@@ -25,6 +25,7 @@ from app.domain.model import (
     instant_key,
     lifecycle_attribute,
     linked,
+    not_patchable,
     parse_datetime,
     server_owned,
     stamped,
@@ -49,6 +50,7 @@ class ResourceType:
     lifecycle: str | None = field(init=False)
     stamped: tuple[str, ...] = field(init=False)
     links: tuple[str, Linked] | None = field(init=False)
+    not_patchable: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         derived = {
@@ -61,6 +63,7 @@ class ResourceType:
             "lifecycle": lifecycle_attribute(self.model),
             "stamped": stamped(self.model),
             "links": linked(self.model),
+            "not_patchable": not_patchable(self.model),
         }
         for name, value in derived.items():
             object.__setattr__(self, name, value)
