@@ -112,6 +112,8 @@ def test_floors_of_app_point_down() -> None:
         "app.store",
         "app.query",
         "app.services",
+        "app.resources",  # the generic service of registered resources (TMF666), beside the customer's
+        "app.links",
         "app.urls",
         "app.events",
     ]
