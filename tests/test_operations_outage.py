@@ -10,9 +10,11 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from app.settings import Settings
 from app.store.migrate import upgrade
@@ -200,3 +202,42 @@ def test_driver_errors_are_classified() -> None:
     assert raised.value.code == "SERVICE_UNAVAILABLE" and raised.value.retry_after > 0 and outage.down
     outage.recovered()
     assert not outage.down
+
+
+async def test_the_feed_catches_up_on_what_committed_while_listen_was_away(
+    settings: Settings, store: Any
+) -> None:
+    """PostgreSQL: the feed learns of commits by NOTIFY. When LISTEN reconnects (after an outage), the rows
+    committed meanwhile were announced to no one: the feed reads them, and a late announcement of one of
+    them does not send it twice."""
+    from app.events.feed import EventFeed
+    from app.services import CustomerService
+
+    if store.dialect != "postgresql":
+        pytest.skip("SQLite's feed follows the outbox by its cursor, not by NOTIFY")
+    feed = EventFeed(store)  # no LISTEN connection: the test plays PgNotifications
+    await feed.start()
+    try:
+        stream = feed.listen()
+        service = CustomerService(store)
+        base = "http://test/tmf-api/customerManagement/v4"
+
+        async def newest_seq() -> int:
+            return int(
+                await store.read(lambda c: c.execute(text("SELECT max(seq) FROM event_outbox")).scalar())
+            )
+
+        first = await service.create(CUSTOMER, base)
+        feed.notified([await newest_seq()])
+        assert (await asyncio.wait_for(anext(stream), 5))["event"]["customer"]["id"] == first.id
+
+        missed = [(await service.create(CUSTOMER, base)).id for _ in range(2)]  # LISTEN is away
+        feed.notified([])  # LISTEN is back
+        caught = [(await asyncio.wait_for(anext(stream), 5))["event"]["customer"]["id"] for _ in range(2)]
+        assert caught == missed
+
+        feed.notified([await newest_seq()])  # the late announcement of a row already caught up
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(anext(stream), 0.5)
+    finally:
+        await feed.stop()

@@ -36,6 +36,7 @@ logger = logging.getLogger("tmf629.events")
 OUTBOX = EventOutbox.__table__.c  # type: ignore[attr-defined]
 CHANNEL = "tmf629_event"
 READ_BATCH = 500
+RECENT_SEQS = 10_000
 IDLE_FOLLOW_SECONDS = 0.05
 
 
@@ -104,6 +105,11 @@ class EventFeed:
         self._wake = asyncio.Event()
         self._notified: list[int] = []
         self._cursor: int | None = None
+        # PostgreSQL: the highest seq NOTIFY announced, where a catch-up starts when LISTEN comes back,
+        # and the seqs published lately, so a row both caught up and announced goes out once.
+        self._heard = 0
+        self._catch_up_from: int | None = None
+        self._published: dict[int, None] = {}
         self._task: asyncio.Task[None] | None = None
 
     # -- consumers -------------------------------------------------------------------------------
@@ -135,7 +141,12 @@ class EventFeed:
             self._wake.set()
 
     def notified(self, seqs: list[int]) -> None:
-        """Seqs of committed outbox rows, announced by NOTIFY (PostgreSQL)."""
+        """Seqs of committed outbox rows, announced by NOTIFY (PostgreSQL). An empty list: LISTEN
+        (re)connected, so the rows committed while it was away, announced to no one, are read too."""
+        if seqs:
+            self._heard = max(self._heard, *seqs)
+        elif self._heard and self._streams and self._catch_up_from is None:
+            self._catch_up_from = self._heard
         if self._streams:
             self._notified.extend(seqs)
             self._wake.set()
@@ -175,11 +186,25 @@ class EventFeed:
                 await asyncio.sleep(IDLE_FOLLOW_SECONDS)
 
     async def _read_notified(self) -> None:
+        while self._catch_up_from is not None:
+            if not self._streams:  # nobody to catch up for: a later listener wants only later events
+                self._catch_up_from = None
+                break
+            rows = await self._store.read(functools.partial(_rows_after, self._catch_up_from))
+            self._catch_up_from = rows[-1][0] if len(rows) == READ_BATCH else None
+            self._publish_once(rows)
         while self._notified:
             seqs = self._notified[:READ_BATCH]
-            rows = await self._store.read(functools.partial(_bodies_of, seqs))
+            rows = await self._store.read(functools.partial(_rows_of, seqs))
             del self._notified[: len(seqs)]  # only once read: a failed read keeps them for the retry
-            self._publish(rows)
+            self._publish_once(rows)
+
+    def _publish_once(self, rows: list[tuple[int, str]]) -> None:
+        fresh = [body for seq, body in rows if seq not in self._published]
+        self._published.update(dict.fromkeys(seq for seq, _ in rows))
+        while len(self._published) > RECENT_SEQS:
+            del self._published[next(iter(self._published))]
+        self._publish(fresh)
 
     async def _read_past_cursor(self) -> None:
         while True:
@@ -208,8 +233,9 @@ def _max_seq(conn: Connection) -> int:
     return int(conn.execute(select(func.coalesce(func.max(OUTBOX.seq), 0))).scalar_one())
 
 
-def _bodies_of(seqs: list[int], conn: Connection) -> list[str]:
-    return list(conn.execute(select(OUTBOX.body).where(OUTBOX.seq.in_(seqs)).order_by(OUTBOX.seq)).scalars())
+def _rows_of(seqs: list[int], conn: Connection) -> list[tuple[int, str]]:
+    statement = select(OUTBOX.seq, OUTBOX.body).where(OUTBOX.seq.in_(seqs)).order_by(OUTBOX.seq)
+    return [(row[0], row[1]) for row in conn.execute(statement)]
 
 
 def _rows_after(cursor: int, conn: Connection) -> list[tuple[int, str]]:
