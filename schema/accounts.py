@@ -76,8 +76,10 @@ def _interface() -> type:
     async def customers(
         self: Any,
         info: Info[Any, Any],
-        where: CustomerWhere | None = None,
-        first: Annotated[int | None, strawberry.argument(description="At most this many")] = None,
+        where: Annotated[CustomerWhere | None, strawberry.argument(name="where")] = None,
+        first: Annotated[
+            int | None, strawberry.argument(name="first", description="At most this many")
+        ] = None,
     ) -> list[Customer]:
         forbidden_unless(info, CUSTOMER.read)
         records = await info.context.accounts.customers_of(self.id, where, first)

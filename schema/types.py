@@ -45,8 +45,16 @@ class _LinkedAccounts:
     async def accounts(
         self,
         info: Info[Any, Any],
-        where: Annotated["AccountWhere", strawberry.lazy("schema.accounts")] | None = None,  # noqa: F821, UP037
-        first: Annotated[int | None, strawberry.argument(description="At most this many")] = None,
+        # Named explicitly: Strawberry camel-cases an unnamed argument's name on every call of the field.
+        where: Annotated[
+            "AccountWhere",  # noqa: F821, UP037
+            strawberry.lazy("schema.accounts"),
+            strawberry.argument(name="where"),
+        ]
+        | None = None,
+        first: Annotated[
+            int | None, strawberry.argument(name="first", description="At most this many")
+        ] = None,
     ) -> list[Annotated["Account", strawberry.lazy("schema.accounts")]]:  # noqa: F821, UP037
         if not info.context.principal.allows(ACCOUNT.read):
             raise GraphQLError(
