@@ -23,7 +23,7 @@ from typing import Any
 
 from litestar import Litestar
 from litestar.routes import HTTPRoute
-from litestar.types import Message, Scope
+from litestar.types import Message, Receive, Scope, Send
 from pydantic.json_schema import models_json_schema
 
 from app.domain.catalogue import Arr, Kind, Obj
@@ -584,20 +584,29 @@ def install(app: Litestar, settings: Settings | None = None) -> None:
     """Serve `build_document(app, settings)` as the app's OpenAPI document, and fix OPTIONS' Allow header.
 
     Litestar's own OPTIONS handler of a path is made with the path's first handler and keeps answering
-    that handler's methods only (`Allow: OPTIONS, POST` on /customer): the header is set again here,
-    before it is sent, from the final routes."""
+    that handler's methods only (`Allow: OPTIONS, POST` on /customer): the header of an OPTIONS answer
+    is set again here, from the final routes, by a wrapper of the app's ASGI handler that lets every
+    other request through untouched (no `before_send` hook, which would cost every request)."""
     from litestar._openapi.plugin import OpenAPIPlugin  # the document is the plugin's to serve
 
     plugin = app.plugins.get(OpenAPIPlugin)
     plugin._openapi_schema = build_document(app, settings)  # noqa: SLF001 - what every render plugin is given
     allow = {template: value.encode() for template, value in allowed_methods(app).items()}
+    inner = app.asgi_handler
 
-    async def options_allow(message: Message, scope: Scope) -> None:
-        if message["type"] != "http.response.start" or scope.get("method") != "OPTIONS":
+    async def handle(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.get("method") != "OPTIONS":  # every other request passes at the cost of one call
+            await inner(scope, receive, send)
             return
-        value = allow.get(scope.get("path_template", ""))
-        if value is not None and message["status"] == 204:
-            headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
-            message["headers"] = [*headers, (b"allow", value)]
 
-    app.before_send.append(options_allow)  # type: ignore[arg-type]
+        async def send_allow(message: Message) -> None:
+            # The router has set the matched route's template in the scope by the time it answers.
+            value = allow.get(scope.get("path_template", ""))  # type: ignore[arg-type]
+            if message["type"] == "http.response.start" and message["status"] == 204 and value:
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
+                message["headers"] = [*headers, (b"allow", value)]
+            await send(message)
+
+        await inner(scope, receive, send_allow)
+
+    app.asgi_handler = handle
