@@ -285,7 +285,11 @@ async def test_the_hub_delivers_the_event_types_the_swagger_names(
         everything = (await api.post("/hub", json={"callback": listener.callback("/all")})).json()
         active = await api.post(
             "/hub",
-            json={"callback": listener.callback("/active"), "query": "eventType=FinancialAccountStateChangeEvent,FinancialAccountDeleteEvent&state=active"},
+            json={
+                "callback": listener.callback("/active"),
+                "query": "eventType=FinancialAccountStateChangeEvent,FinancialAccountDeleteEvent"
+                "&state=active",
+            },
         )
         assert active.status_code == 201, active.text
         assert (await api.get(f"/hub/{everything['id']}")).json() == everything
@@ -327,3 +331,20 @@ async def test_the_hub_delivers_the_event_types_the_swagger_names(
         listened = await api.post("/listener/financialAccountCreateEvent", json=events[2])
         assert listened.status_code == 201
         assert (await api.delete(f"/hub/{everything['id']}")).status_code == 204
+
+
+async def test_members_the_swaggers_update_leaves_out_cannot_be_patched(accounts: httpx.AsyncClient) -> None:
+    bill = await create(accounts, "billingAccount", billing("B", accountBalance=balance(1)))
+    path = f"/billingAccount/{bill['id']}"
+    refused = await accounts.patch(path, json={"accountBalance": balance(2)}, headers=MERGE)
+    assert "'accountBalance' cannot be changed" in assert_tmf_error(refused, 400)["message"]
+    operations = [{"op": "replace", "path": "/accountBalance/0/balanceType", "value": "x"}]
+    assert_tmf_error(await accounts.patch(path, json=operations, headers=JSON_PATCH), 400)
+    fin = await create(accounts, "financialAccount", {"name": "F"})
+    stamped = await accounts.patch(
+        f"/financialAccount/{fin['id']}", json={"lastModified": "2001-01-01T00:00:00Z"}, headers=MERGE
+    )
+    assert "'lastModified'" in assert_tmf_error(stamped, 400)["message"]
+    invalid = await accounts.post("/partyAccount", json=billing("P", lastModified={}))
+    assert "'lastModified'" in assert_tmf_error(invalid, 400)["message"]
+    assert (await accounts.get(path)).json()["accountBalance"] == bill["accountBalance"]
