@@ -23,6 +23,7 @@ import logging
 import os
 import random
 import socket
+import time
 import uuid
 from datetime import timedelta
 
@@ -101,10 +102,16 @@ class Dispatcher:
             await self._client.aclose()
             self._client = None
 
+    # Under a stream of commits, a round starts at most this often: the events committed meanwhile are
+    # fanned out together, in one transaction, instead of a round per commit competing with the writers
+    # for the database (measured on PostgreSQL: POST /customer +40% at 32 connections).
+    ROUND_SECONDS = 0.05
+
     async def _run(self) -> None:
         failures = 0
         while True:
             self._wake.clear()
+            started = time.monotonic()
             try:
                 await self.run_once()
                 if failures:
@@ -120,6 +127,9 @@ class Dispatcher:
                 pause = max(pause, backoff_seconds(failures, pause, cap))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), pause)
+            rest = self.ROUND_SECONDS - (time.monotonic() - started)
+            if rest > 0:
+                await asyncio.sleep(rest)
 
     async def run_once(self) -> None:
         """One round: fan out new events, then start sending to every subscriber with a due head."""

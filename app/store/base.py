@@ -83,6 +83,11 @@ class Store:
         """The rows of a fixed, parameterised SQL text (`?` placeholders), below the ORM."""
         raise NotImplementedError
 
+    async def execute(self, sql: str, params: tuple[Any, ...]) -> None:
+        """Run one fixed, parameterised statement (`?` placeholders) alone, as its own transaction,
+        committed when it returns: a write in one round trip."""
+        await self.write(lambda conn: conn.exec_driver_sql(sql, params))
+
     async def fetch_count(self, sql: str, params: tuple[Any, ...]) -> int:
         """The single integer a `SELECT count(*) ...` text answers."""
         return int((await self.fetch_all(sql, params))[0][0])

@@ -112,6 +112,18 @@ class PostgresStore(Store):
             self.outage.recovered()
         return [tuple(record) for record in records]
 
+    async def execute(self, sql: str, params: tuple[Any, ...]) -> None:
+        """Through the hot pool, outside any explicit transaction: PostgreSQL runs the statement as its own
+        transaction and answers only once it has committed (durably, with the default synchronous_commit).
+        One round trip, where a unit of work through SQLAlchemy costs BEGIN, each statement and COMMIT."""
+        try:
+            await (await self._hot()).execute(_numbered(sql), *params)
+        except Exception as error:
+            self.outage.check(error)
+            raise
+        if self.outage.down:
+            self.outage.recovered()
+
     async def ping(self) -> None:
         """One round trip through the hot pool, bounded by asyncpg's own timeout: a timed-out ping
         leaves no half-run statement on a pooled connection (an outer `wait_for` could)."""
@@ -156,8 +168,8 @@ async def _invalidate_if_broken(conn: Any, error: BaseException) -> None:
 
 
 async def _keep_session(_connection: asyncpg.Connection) -> None:
-    """The hot pool only runs single SELECTs outside transactions: no session state to reset, so no
-    reset round trip each time a connection goes back to the pool."""
+    """The hot pool only runs single statements outside explicit transactions: no session state to reset,
+    so no reset round trip each time a connection goes back to the pool."""
 
 
 @functools.lru_cache(maxsize=256)
