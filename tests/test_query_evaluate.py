@@ -11,7 +11,7 @@ import pytest
 from app.domain.errors import InvalidQuery
 from app.events.filter import ACCOUNT_EVENTS
 from app.query.evaluate import ALWAYS, leaves, matches, project, sort_rows
-from app.query.model import And, Criterion, Or, SortKey, criterion, resolve
+from app.query.model import And, Criterion, Or, Related, SortKey, criterion, resolve
 
 DOC: dict[str, Any] = {
     "name": "Sun Telecom",
@@ -363,3 +363,12 @@ def test_and_or_evaluate_every_item_on_the_same_resource() -> None:
     assert matches({**doc, "name": "Other"}, "A-1", And((main, rich)), account) is False
     assert matches({**doc, "name": "Other"}, "A-1", Or((main, rich)), account) is True
     assert matches({"name": "Other"}, "A-1", Or((main, rich)), account) is False
+
+
+def test_a_condition_on_linked_resources_cannot_be_evaluated_on_one_document() -> None:
+    linked = Related("accounts", criterion("name", "eq", ["Main"], resource=ACCOUNT_EVENTS.criteria))
+    for filter in (linked, And((criterion("name", "eq", ["Sun Telecom"]), linked))):
+        with pytest.raises(InvalidQuery) as caught:
+            matches(DOC, "C-1", filter)
+        assert caught.value.message == "A condition on linked accounts needs the database"
+        assert caught.value.field == "accounts"
