@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import Connection, Text, cast, delete, func, insert, select, type_coerce, update
+from sqlalchemy.dialects import postgresql
 
 from app.domain.errors import NotFound, PreconditionFailed
 from app.domain.events import CHANGE_EVENT, CREATE_EVENT, DELETE_EVENT, STATE_EVENT
@@ -21,6 +23,7 @@ from app.query.model import CustomerQuery
 from app.query.plain import PlainQuery, plain_query
 from app.query.sql import order_by, where_clause
 from app.store.base import Store
+from app.store.outage import is_unreachable
 from app.store.tables import Customer, CustomerAccount, EventOutbox
 
 T = TypeVar("T")
@@ -44,18 +47,98 @@ _HOT_SQL = {
 
 
 @functools.lru_cache(maxsize=8)
-def _create_sql(columns: tuple[str, ...]) -> str:
-    """PostgreSQL: a new customer, its account links and its event row as ONE statement, so one round trip
-    and one implicit transaction, committed before PostgreSQL answers. Every data-modifying CTE runs; the
-    links' foreign key is checked at the end of the statement, when the customer row is there."""
-    names = ", ".join(columns)
-    marks = ", ".join("?::jsonb" if column == "doc" else "?" for column in columns)
+def _create_many_sql(columns: tuple[str, ...]) -> str:
+    """PostgreSQL: new customers, their account links and their event rows as ONE statement over arrays (one
+    element per customer), so one round trip and one implicit transaction for the lot, committed before
+    PostgreSQL answers. Every data-modifying CTE runs; the links' foreign key is checked at the end of the
+    statement, when the customer rows are there."""
+    dialect = postgresql.dialect()
+    arrays = ", ".join(f"?::{CUSTOMER_TABLE.c[column].type.compile(dialect=dialect)}[]" for column in columns)
     return (
-        f"WITH new_customer AS (INSERT INTO customer ({names}) VALUES ({marks})), "
-        "links AS (INSERT INTO customer_account (customer_id, account_id) SELECT ?, unnest(?::text[])) "
+        f"WITH new_customers AS (INSERT INTO customer ({', '.join(columns)})"
+        f" SELECT * FROM unnest({arrays})), "
+        "links AS (INSERT INTO customer_account (customer_id, account_id)"
+        " SELECT * FROM unnest(?::text[], ?::text[])) "
         "INSERT INTO event_outbox (event_id, event_type, customer_id, body, created_at)"
-        " VALUES (?, ?, ?, ?, ?)"
+        " SELECT * FROM unnest(?::varchar[], ?::varchar[], ?::varchar[], ?::text[], ?::timestamptz[])"
     )
+
+
+@dataclass
+class _NewCustomer:
+    """What creating one customer writes: its row (the document as JSON text), links and event row."""
+
+    row: dict[str, Any]
+    links: list[str]
+    event: tuple[str, str, str, str, datetime]
+
+
+class _GroupCommit:
+    """PostgreSQL: the creates that arrive while a statement is being written go together into the next one:
+    one round trip and one commit (one WAL flush) for all of them. Each caller is answered only once the
+    statement holding its row has committed. A batch that fails is written again row by row, so that one
+    bad row fails only its own caller; an unreachable database fails the whole batch at once."""
+
+    MAX_BATCH = 256
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.queue: list[tuple[_NewCustomer, asyncio.Future[None]]] = []
+        self.task: asyncio.Task[None] | None = None
+
+    async def write(self, item: _NewCustomer) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.queue.append((item, future))
+        if self.task is None:
+            self.task = asyncio.create_task(self._drain(), name="customer-group-commit")
+        await future
+
+    async def _drain(self) -> None:
+        try:
+            while self.queue:
+                batch, self.queue = self.queue[: self.MAX_BATCH], self.queue[self.MAX_BATCH :]
+                await self._write(batch)
+        except BaseException as error:  # cancelled at shutdown: no caller waits forever
+            for _, future in self.queue:
+                _settle(future, error)
+            self.queue = []
+            raise
+        finally:
+            self.task = None
+
+    async def _write(self, batch: list[tuple[_NewCustomer, asyncio.Future[None]]]) -> None:
+        items = [item for item, _ in batch]
+        columns = tuple(items[0].row)
+        links = [(item.row["id"], account) for item in items for account in item.links]
+        params = (
+            *([item.row[column] for item in items] for column in columns),
+            [customer_id for customer_id, _ in links],
+            [account for _, account in links],
+            *(list(values) for values in zip(*(item.event for item in items), strict=True)),
+        )
+        try:
+            await self.store.execute(_create_many_sql(columns), params)
+        except BaseException as error:
+            if len(batch) == 1 or not isinstance(error, Exception) or is_unreachable(error):
+                for _, future in batch:
+                    _settle(future, error)
+                if not isinstance(error, Exception):
+                    raise
+                return
+            for one in batch:
+                await self._write([one])
+            return
+        for _, future in batch:
+            _settle(future, None)
+
+
+def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
+    if future.done():  # its caller was cancelled
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
 
 
 def dumps(value: Any) -> str:
@@ -135,6 +218,7 @@ class CustomerService:
     # Called after each write's commit (app.events.hub: wakes the dispatcher; no work on the request path).
     on_commit: Callable[[], None] | None = None
     _doc_text: Any = field(init=False)
+    _group_commit: _GroupCommit | None = field(init=False)
 
     def __post_init__(self) -> None:
         if self.store.dialect == "postgresql":
@@ -142,6 +226,8 @@ class CustomerService:
         else:
             self._doc_text = type_coerce(CUSTOMER.doc, Text)
         self._hot_sql = _HOT_SQL[self.store.dialect]
+        # SQLite group-commits in its writer thread already (app.store.sqlite).
+        self._group_commit = _GroupCommit(self.store) if self.store.dialect == "postgresql" else None
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -211,11 +297,10 @@ class CustomerService:
         values = _new_row(record.id, doc, now)
         events = [_event(CREATE_EVENT, record.resource(href_base), now)]
         links = account_ids(doc)
-        if self.store.dialect == "postgresql":
-            row = {**values, "doc": record.doc_json}
+        if self._group_commit is not None:
             event = events[0]
             event_row = (event["eventId"], event["eventType"], record.id, dumps(event), now)
-            await self.store.execute(_create_sql(tuple(row)), (*row.values(), record.id, links, *event_row))
+            await self._group_commit.write(_NewCustomer({**values, "doc": record.doc_json}, links, event_row))
             if self.on_commit is not None:
                 self.on_commit()
             return record
