@@ -315,14 +315,23 @@ class CustomerService:
 
     async def create_many(self, bodies: Sequence[Any]) -> list[str]:
         """Bulk loading (`tmf629 seed`): each body through the same validation and into the same row shape
-        as `create`, all in one transaction, but without events: a bulk load is not business activity to
-        announce to subscribers. The ids, in order."""
+        as `create`, with the same links to accounts, all in one transaction, but without events: a bulk load
+        is not business activity to announce to subscribers. The ids, in order."""
         now = _now()
         rows = []
+        links = []
         for body in bodies:
             validate_customer(body)
-            rows.append(_new_row(new_id(), with_defaults(body), now))
-        await self.store.write(lambda conn: conn.execute(_INSERT_CUSTOMER, rows))
+            row = _new_row(new_id(), with_defaults(body), now)
+            rows.append(row)
+            links += [{"customer_id": row["id"], "account_id": a} for a in account_ids(row["doc"])]
+
+        def run(conn: Connection) -> None:
+            conn.execute(_INSERT_CUSTOMER, rows)
+            if links:
+                conn.execute(_INSERT_LINKS, links)
+
+        await self.store.write(run)
         return [row["id"] for row in rows]
 
     async def patch(

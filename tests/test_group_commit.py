@@ -75,3 +75,15 @@ async def test_a_failed_create_fails_only_its_caller(store: Store, monkeypatch: 
     customer = Customer.__table__  # type: ignore[attr-defined]
     names = await store.read(lambda conn: conn.execute(select(customer.c.name)).scalars().all())
     assert sorted(names) == sorted(f"Concurrent {i}" for i in range(12) if i != 1)
+
+
+async def test_bulk_load_links_customers_to_their_accounts(store: Store) -> None:
+    """`tmf629 seed`'s batches (create_many) write the same account links as create, and no events."""
+    service = CustomerService(store)
+    ids = await service.create_many([body(i) for i in range(6)])
+    links = CustomerAccount.__table__  # type: ignore[attr-defined]
+    outbox = EventOutbox.__table__  # type: ignore[attr-defined]
+    pairs = select(links.c.customer_id, links.c.account_id)
+    linked = await store.read(lambda conn: conn.execute(pairs).all())
+    assert sorted(linked) == sorted((ids[i], f"acc-{i}") for i in (1, 3, 5))
+    assert await store.read(lambda conn: conn.execute(select(outbox.c.seq)).all()) == []
