@@ -47,11 +47,9 @@ class _LinkedAccounts:
         info: Info[Any, Any],
         # Named explicitly: Strawberry camel-cases an unnamed argument's name on every call of the field.
         where: Annotated[
-            "AccountWhere",  # noqa: F821, UP037
-            strawberry.lazy("schema.accounts"),
+            Annotated["AccountWhere", strawberry.lazy("schema.accounts")] | None,  # noqa: F821, UP037
             strawberry.argument(name="where"),
-        ]
-        | None = None,
+        ] = None,
         first: Annotated[
             int | None, strawberry.argument(name="first", description="At most this many")
         ] = None,
