@@ -278,6 +278,16 @@ class CustomerService:
         return await self.store.read(run)
 
     async def _list_plain(self, query: CustomerQuery, plain: PlainQuery) -> CustomerPage:
+        if plain.counted_sql is not None:  # PostgreSQL: the page and its total in one round trip
+            rows = await self.store.fetch_all(plain.counted_sql, plain.counted_params)
+            records = [CustomerRecord(row[1], row[2], row[3], row[0]) for row in rows]
+            if rows:
+                total = int(rows[0][4])
+            elif query.offset == 0 and query.limit > 0:
+                total = 0
+            else:  # past the end, or no row asked for: the count alone
+                total = await self.store.fetch_count(plain.count_sql, plain.count_params)
+            return CustomerPage(records, total, query.offset, query.limit)
         rows = await self.store.fetch_all(plain.rows_sql, plain.rows_params)
         records = [CustomerRecord(row[1], row[2], row[3], row[0]) for row in rows]
         if len(records) < query.limit and (records or query.offset == 0):

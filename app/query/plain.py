@@ -22,12 +22,15 @@ _DOC = {"sqlite": "doc", "postgresql": "doc::text"}
 
 @dataclass(frozen=True)
 class PlainQuery:
-    """The page and count statements of a query, with `?` placeholders, and their parameters."""
+    """The page and count statements of a query, with `?` placeholders, and their parameters; on
+    PostgreSQL also the page with its total as a fifth column, in one statement (`counted_sql`)."""
 
     rows_sql: str
     rows_params: tuple[Any, ...]
     count_sql: str
     count_params: tuple[Any, ...]
+    counted_sql: str | None = None
+    counted_params: tuple[Any, ...] = ()
 
 
 def plain_query(query: CustomerQuery, dialect: str) -> PlainQuery | None:
@@ -52,12 +55,14 @@ def plain_query(query: CustomerQuery, dialect: str) -> PlainQuery | None:
     rows_sql = (
         f"SELECT seq, id, version, {_DOC[dialect]} FROM customer{where} ORDER BY {order} LIMIT ? OFFSET ?"
     )
-    return PlainQuery(
-        rows_sql,
-        (*params, query.limit, query.offset),
-        f"SELECT count(*) FROM customer{where}",
-        tuple(params),
-    )
+    count_sql = f"SELECT count(*) FROM customer{where}"
+    page_params = (*params, query.limit, query.offset)
+    counted_sql = None
+    if dialect == "postgresql":
+        # One round trip, one snapshot: the count is a scalar subquery of the same statement (an InitPlan,
+        # run once), so the total is counted in the very snapshot the page was cut from.
+        counted_sql = rows_sql.replace(" FROM customer", f", ({count_sql}) FROM customer", 1)
+    return PlainQuery(rows_sql, page_params, count_sql, tuple(params), counted_sql, (*params, *page_params))
 
 
 def _criteria(query: CustomerQuery) -> list[Criterion] | None:
