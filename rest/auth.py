@@ -7,9 +7,9 @@ A route says which scope it needs in its `opt` (`secured()` sets it on a router)
 `ResourceScopes`, asks for `customer:read` on GET/HEAD and `customer:write` on other methods; `{"scope":
 "hub:write"}` asks for that scope on every method. A route that says nothing needs a valid credential and
 no particular scope: GraphQL, whose fields check their own. Open to all: the health checks, the
-OpenAPI documentation (the TMF629 specification is public), the GraphiQL page and its assets (static
-pages; a person enters the credential in GraphiQL's Headers tab), and CORS preflights (OPTIONS, which
-carry no credential). Websockets pass the Host check here and authenticate in their `connection_init`
+OpenAPI documentation of both APIs (the TMF specifications are public), the GraphiQL page and its
+assets (static pages; a person enters the credential in GraphiQL's Headers tab), and CORS preflights
+(OPTIONS, which carry no credential). Websockets pass the Host check here and authenticate in their `connection_init`
 (resolvers/auth.py).
 """
 
@@ -22,13 +22,14 @@ from litestar import Router
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from app.domain.errors import DomainError
+from app.domain.tmf666 import ACCOUNT_MANAGEMENT
 from app.security.authenticator import Authenticator
 from app.security.hosts import HostPolicy
 from app.security.principal import PRINCIPAL_KEY, ResourceScopes, TooManyRequests, Unauthenticated
 from app.security.ratelimit import RateLimiter
 from rest.wire import API_PATH, JSON, error_body
 
-PUBLIC_PATHS = ("/health", f"{API_PATH}/docs", "/graphql/assets")
+PUBLIC_PATHS = ("/health", f"{API_PATH}/docs", f"{ACCOUNT_MANAGEMENT.path}/docs", "/graphql/assets")
 READ_METHODS = frozenset({"GET", "HEAD"})
 
 
