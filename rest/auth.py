@@ -9,8 +9,8 @@ A route says which scope it needs in its `opt` (`secured()` sets it on a router)
 no particular scope: GraphQL, whose fields check their own. Open to all: the health checks, the
 OpenAPI documentation of both APIs (the TMF specifications are public), the GraphiQL page and its
 assets (static pages; a person enters the credential in GraphiQL's Headers tab), and CORS preflights
-(OPTIONS, which carry no credential). Websockets pass the Host check here and authenticate in their `connection_init`
-(resolvers/auth.py).
+(OPTIONS, which carry no credential). Websockets pass the Host check here and authenticate in their
+`connection_init` (resolvers/auth.py).
 """
 
 from __future__ import annotations
