@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from app.domain.errors import InvalidQuery
 from app.domain.catalogue import Arr, Kind, Obj
+from app.domain.errors import InvalidQuery
 from app.domain.resource import CUSTOMER
 from app.query.model import And, Criterion, Or, parse_rest_query, resolve
 from schema.connection import CustomerOrderField, customer_query, decode_cursor, encode_cursor
