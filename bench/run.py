@@ -38,7 +38,7 @@ from typing import Any
 import httpx
 import orjson
 
-from bench import checks
+from bench import accounts, checks
 from bench.auth import jwt_setup
 from bench.data import (
     API_PATH,
@@ -258,6 +258,9 @@ class Bench:
         )
         rows = [get_one, get_page, post, graphql, graphql_page]
         section.rows += rows
+        account_get = Ratio("GET /billingAccount/{id}", None, "bare Litestar, from memory (a customer)")
+        account_page = Ratio("GraphQL page of 20 customers with their accounts", 0.5, "the same page without")
+        section.rows += [account_get, account_page]
         memory = Ratio("  the PostgreSQL ceiling's GET itself", None, "bare Litestar, from memory")
         if postgres:
             section.rows.append(memory)
@@ -348,9 +351,13 @@ class Bench:
                 attempt(row, run, ceiling=True)
 
         def service(base: str) -> None:
-            for row, run in [*rest_scenarios(base)[:2], *graphql_scenarios(base), rest_scenarios(base)[2]]:
+            for row, run in [*rest_scenarios(base)[:2], *graphql_scenarios(base)]:
                 print(f"  service: {row.name}", flush=True)
                 attempt(row, run)
+            self.account_scenarios(base, ids[:20], account_get, account_page)
+            row, run = rest_scenarios(base)[2]
+            print(f"  service: {row.name}", flush=True)
+            attempt(row, run)
 
         # Each ceiling is measured before and after the service, and the mean of the two is used: on a
         # shared machine, the load drifts during a run.
@@ -375,9 +382,41 @@ class Bench:
         self.on(self.ceiling(LITESTAR), [memory] if postgres else [get_one, get_page, post], litestar)
         if postgres and get_one.ceilings:
             memory.result = max(get_one.ceilings, key=lambda run: run.rps)
+        # The account GET against bare Litestar, with the customer GET's own ratio to bare Litestar as target.
+        litestar_runs = memory.ceilings if postgres else get_one.ceilings
+        account_get.ceilings = list(litestar_runs)
+        if get_one.result is not None and litestar_runs:
+            account_get.target = round(
+                get_one.result.rps / (sum(r.rps for r in litestar_runs) / len(litestar_runs)), 2
+            )
+            account_get.notes.append("target: the ratio of GET /customer/{id} to bare Litestar in this run")
         section.rows.append(self.observability_cost(seeder, ids[0], one_paths))
         section.rows.append(self.jwt_cost(seeder, ids[0], one_paths))
         return section
+
+    def account_scenarios(self, base: str, customer_ids: list[str], get_row: Ratio, page_row: Ratio) -> None:
+        """TMF666: one billing account per customer of the first page, created through REST; then
+        GET /billingAccount/{id}, and the GraphQL page of 20 customers without, with, without accounts."""
+        print(
+            "  service: TMF666 billing accounts (GET by id, GraphQL page with and without accounts)",
+            flush=True,
+        )
+        try:
+            account_ids = accounts.seed_accounts(base, customer_ids)
+        except (checks.CheckFailed, httpx.HTTPError) as error:
+            get_row.error = page_row.error = f"ERROR creating the billing accounts: {error}"
+            return
+        account_paths = self.write(
+            "account.txt", [f"{accounts.ACCOUNT_PATH}/billingAccount/{i}" for i in account_ids]
+        )
+        check = partial(accounts.billing_account, base, account_ids[0])
+        attempt(get_row, partial(self.checked, check, base, GET_SCRIPT, account_paths))
+        url = f"{base}/graphql"
+        for with_accounts in (False, True, False):
+            query = accounts.PAGE_WITH if with_accounts else accounts.PAGE_WITHOUT
+            body = self.write("graphql-accounts.json", [orjson.dumps({"query": query}).decode()])
+            check = partial(accounts.graphql_page, base, with_accounts)
+            attempt(page_row, partial(self.checked, check, url, POST_SCRIPT, body), ceiling=not with_accounts)
 
     def observability_cost(self, seeder: Seeder, customer_id: str, one_paths: Path) -> Ratio:
         """GET /customer/{id} with metrics and request ids (the default) against the same service with
