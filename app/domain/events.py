@@ -67,8 +67,9 @@ def _model(name: str, base: type[TmfModel], doc: str, fields: dict[str, tuple[An
     return type(name, (base,), namespace)
 
 
-def event_model(resource: type[TmfModel], event_type: str) -> type[TmfModel]:
-    """The body of one event type: the envelope and `event: {<resource>: <the resource model>}`."""
+def event_model(resource: type[TmfModel], event_type: str, carrier: str = "event") -> type[TmfModel]:
+    """The body of one event type: the envelope and `<carrier>: {<resource>: <the resource model>}`
+    (TMF629 names the carrier `event`, TMF666 `payload`)."""
     member = resource.__name__[0].lower() + resource.__name__[1:]
     payload = _model(
         f"{event_type}Payload",
@@ -86,7 +87,7 @@ def event_model(resource: type[TmfModel], event_type: str) -> type[TmfModel]:
         base,
         "The notification data structure",
         {
-            "event": (
+            carrier: (
                 payload,
                 Field(default=None, description="The event payload linked to the involved resource object"),
             )
