@@ -132,14 +132,16 @@ class Seeder:
         """Delete what the measured writes added (no server may be running); returns the customers gone."""
         gone = int(self._run(_forget_writes))
         if gone:
-            self.settle(vacuum=True)
+            self.settle()
         return gone
 
-    def settle(self, vacuum: bool = False) -> None:
-        """After a bulk load: planner statistics refreshed (PostgreSQL, as an operator would) and the
-        written pages flushed, so that neither runs during the measurement that follows."""
+    def settle(self) -> None:
+        """After a bulk load: on PostgreSQL, VACUUM ANALYZE, as an operator would and as autovacuum does
+        after enough inserts (planner statistics, and the visibility map that lets a count be an index-only
+        scan: measured 6.4 ms -> 0.9 ms for a page and its count at 100,000 customers); then the written
+        pages flushed, so that none of it runs during the measurement that follows."""
         if not self.is_sqlite:
-            self._autocommit("VACUUM ANALYZE customer" if vacuum else "ANALYZE customer")
+            self._autocommit("VACUUM ANALYZE customer")
             try:
                 self._autocommit("CHECKPOINT")
             except DBAPIError:
