@@ -142,7 +142,8 @@ class _AccountKinds:
     related_fields: ClassVar[dict[str, str]] = {"customers": "customers"}
 
     kind: list[AccountKind] | None = strawberry.field(  # type: ignore[valid-type]
-        default=UNSET, description="Only accounts of these kinds (at the top level of a `where`)"
+        default=UNSET,
+        description="Only accounts of these kinds (at the top level of a `where`; refused inside and/or)",
     )
     customers: CustomerWhere | None = strawberry.field(
         default=UNSET, description="Some linked customer matches"

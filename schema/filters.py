@@ -153,7 +153,13 @@ def _criteria(
     items: list[Filter] = []
     for field in dataclasses.fields(where):
         value = getattr(where, field.name)
-        if isinstance(value, UnsetType) or field.name in getattr(where, "not_criteria", ()):
+        if isinstance(value, UnsetType):
+            continue
+        if field.name in getattr(where, "not_criteria", ()):
+            # Such a member (an account's `kind`) chooses what is searched: it has no meaning inside and/or.
+            if param != "where":
+                name = f"{param}.{_graphql_name(where, field)}"
+                raise InvalidQuery(f"'{name}' applies only at the top level of a where", field=name)
             continue
         name = f"{param}.{_graphql_name(where, field)}"
         if value is None:

@@ -197,6 +197,10 @@ async def test_accounts_query_filters_orders_and_pages_like_rest(server: LiveSer
     assert [n["name"] for n in page["nodes"] + rest_page["accounts"]["nodes"]] == ["A0", "A1", "A2", "A3"]
     refused = await gql(server, "{ accounts(where: {kind: []}) { totalCount } }", errors=True)
     assert "kind" in refused["errors"][0]["message"]
+    nested = '{ accounts(where: {or: [{kind: [BILLING]}, {name: {eq: "A1"}}]}) { totalCount } }'
+    refused = await gql(server, nested, errors=True)
+    assert refused["errors"][0]["extensions"]["field"] == "where.or[0].kind"
+    assert "only at the top level" in refused["errors"][0]["message"]
 
 
 async def test_account_mutations_answer_typed_results(server: LiveServer) -> None:
