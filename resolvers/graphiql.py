@@ -46,7 +46,7 @@ DEFAULT_QUERY = """# The TMF629 Customer Management API.
 }
 """
 
-# Adapted from Strawberry's GraphiQL page (MIT), with the assets served here instead of by unpkg.com.
+# Adapted from Strawberry's GraphiQL page (MIT), with the assets served here instead of by a public CDN.
 PAGE = """<!DOCTYPE html>
 <html lang="en">
   <head>
