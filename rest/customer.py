@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 import orjson
 from litestar import Controller, Request, Response, delete, get, patch, post
@@ -14,8 +13,8 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 from app.domain.patch import PatchFormat
 from app.query.evaluate import project
 from app.query.model import CustomerQuery, parse_rest_query
-from app.services import CustomerPage, CustomerRecord, CustomerService, customer_href
-from rest.wire import API_PATH, api_base, json_body, json_response, query_params, settings_of
+from app.services import CustomerRecord, CustomerService, customer_href
+from rest.wire import API_PATH, api_base, json_body, json_response, page_response, query_params, settings_of
 
 ServiceDep = NamedDependency[CustomerService]
 
@@ -46,29 +45,6 @@ def _single_fields(request: Request[Any, Any, Any]) -> CustomerQuery | None:
     )
 
 
-def _link_header(request: Request[Any, Any, Any], base: str, page: CustomerPage) -> str:
-    """RFC 8288 links to the first, previous, next and last pages of the same query."""
-    kept = urlencode([(k, v) for k, v in query_params(request) if k not in ("offset", "limit")])
-    prefix = f"{base}/customer?{kept}&" if kept else f"{base}/customer?"
-
-    def link(offset: int, rel: str) -> str:
-        return f'<{prefix}offset={offset}&limit={page.limit}>; rel="{rel}"'
-
-    last = max(0, ((page.total - 1) // page.limit) * page.limit)
-    links = [link(0, "first")]
-    if page.offset > 0:
-        links.append(link(max(0, page.offset - page.limit), "prev"))
-    if page.offset + page.limit < page.total:
-        links.append(link(page.offset + page.limit, "next"))
-    links.append(link(last, "last"))
-    return ", ".join(links)
-
-
-def _asked_for_page(request: Request[Any, Any, Any]) -> bool:
-    """206 is for a client that asked for a page; a plain list answers 200 with the default page."""
-    return any(key in ("offset", "limit") for key, _ in query_params(request))
-
-
 class CustomerController(Controller):
     path = f"{API_PATH}/customer"
     tags = ["customer"]
@@ -84,11 +60,9 @@ class CustomerController(Controller):
         page = await customer_service.list(query)
         base = api_base(request)
         body = b"[" + b",".join(customer_bytes(r, base, query) for r in page.records) + b"]"
-        complete = page.offset == 0 and len(page.records) == page.total
-        headers = {"X-Total-Count": str(page.total), "X-Result-Count": str(len(page.records))}
-        if not complete:
-            headers["Link"] = _link_header(request, base, page)
-        return json_response(body, 206 if not complete and _asked_for_page(request) else 200, headers)
+        return page_response(
+            request, f"{base}/customer", body, len(page.records), page.total, page.offset, page.limit
+        )
 
     @get("/{customer_id:str}", operation_id="retrieveCustomer", summary="Retrieve a Customer by id")
     async def retrieve_customer(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlencode
 
 import orjson
 from litestar import Request, Response, Router, delete, get, patch, post
@@ -23,8 +22,8 @@ from app.domain.tmf666 import Api
 from app.events.hub import HubService
 from app.query.evaluate import project
 from app.query.model import CustomerQuery, parse_rest_query
-from app.resources import ResourcePage, ResourceRecord, ResourceService, accept_event
-from rest.wire import json_body, json_response, query_params, settings_of
+from app.resources import ResourceRecord, ResourceService, accept_event
+from rest.wire import json_body, json_response, page_response, query_params, settings_of
 
 
 def resource_bytes(record: ResourceRecord, base: str, query: CustomerQuery | None = None) -> bytes:
@@ -33,24 +32,6 @@ def resource_bytes(record: ResourceRecord, base: str, query: CustomerQuery | Non
         return orjson.dumps(project(record.resource(base), query.fields))
     head = b'{"id":' + orjson.dumps(record.id) + b',"href":' + orjson.dumps(record.href(base)) + b","
     return head + record.doc_json[1:].encode()
-
-
-def link_header(request: Request[Any, Any, Any], collection: str, page: ResourcePage) -> str:
-    """RFC 8288 links to the first, previous, next and last pages of the same query."""
-    kept = urlencode([(k, v) for k, v in query_params(request) if k not in ("offset", "limit")])
-    prefix = f"{collection}?{kept}&" if kept else f"{collection}?"
-
-    def link(offset: int, rel: str) -> str:
-        return f'<{prefix}offset={offset}&limit={page.limit}>; rel="{rel}"'
-
-    last = max(0, ((page.total - 1) // page.limit) * page.limit)
-    links = [link(0, "first")]
-    if page.offset > 0:
-        links.append(link(max(0, page.offset - page.limit), "prev"))
-    if page.offset + page.limit < page.total:
-        links.append(link(page.offset + page.limit, "next"))
-    links.append(link(last, "last"))
-    return ", ".join(links)
 
 
 def _capitalised(name: str) -> str:
@@ -81,12 +62,9 @@ def resource_router(service: ResourceService) -> Router:
         page = await service.list(query)
         base = base_of(request)
         body = b"[" + b",".join(resource_bytes(r, base, query) for r in page.records) + b"]"
-        complete = page.offset == 0 and len(page.records) == page.total
-        headers = {"X-Total-Count": str(page.total), "X-Result-Count": str(len(page.records))}
-        if not complete:
-            headers["Link"] = link_header(request, f"{base}/{name}", page)
-        asked = any(key in ("offset", "limit") for key, _ in query_params(request))
-        return json_response(body, 206 if not complete and asked else 200, headers)
+        return page_response(
+            request, f"{base}/{name}", body, len(page.records), page.total, page.offset, page.limit
+        )
 
     @get("/{resource_id:str}", operation_id=f"retrieve{title}", summary=f"Retrieves a {title} by ID")
     async def retrieve_resource(request: Request[Any, Any, Any], resource_id: str) -> Response[bytes]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 import orjson
 from litestar import Request, Response
@@ -48,3 +48,41 @@ def json_response(
 
 def error_body(status: int, code: str, reason: str, message: str) -> dict[str, str]:
     return {"@type": "Error", "code": code, "reason": reason, "message": message, "status": str(status)}
+
+
+def _link_header(
+    request: Request[Any, Any, Any], collection: str, total: int, offset: int, limit: int
+) -> str:
+    """RFC 8288 links to the first, previous, next and last pages of the same query."""
+    kept = urlencode([(k, v) for k, v in query_params(request) if k not in ("offset", "limit")])
+    prefix = f"{collection}?{kept}&" if kept else f"{collection}?"
+
+    def link(at: int, rel: str) -> str:
+        return f'<{prefix}offset={at}&limit={limit}>; rel="{rel}"'
+
+    links = [link(0, "first")]
+    if offset > 0:
+        links.append(link(max(0, offset - limit), "prev"))
+    if offset + limit < total:
+        links.append(link(offset + limit, "next"))
+    links.append(link(max(0, ((total - 1) // limit) * limit), "last"))
+    return ", ".join(links)
+
+
+def page_response(
+    request: Request[Any, Any, Any],
+    collection: str,
+    body: bytes,
+    count: int,
+    total: int,
+    offset: int,
+    limit: int,
+) -> Response[bytes]:
+    """A list answer: the count headers, a Link when the body holds only part of the matches, and 206 only
+    for a client that asked for a page (sent `limit` or `offset`); a plain list answers 200."""
+    headers = {"X-Total-Count": str(total), "X-Result-Count": str(count)}
+    if offset == 0 and count == total:
+        return json_response(body, 200, headers)
+    headers["Link"] = _link_header(request, collection, total, offset, limit)
+    asked = any(key in ("offset", "limit") for key, _ in query_params(request))
+    return json_response(body, 206 if asked else 200, headers)
