@@ -10,7 +10,14 @@ import pytest
 
 from app.domain.errors import InvalidQuery
 from app.domain.events import EVENT_TYPES
-from app.events.filter import ACCOUNT_EVENTS, MAX_QUERY_LENGTH, parse_subscription_query
+from app.domain.tmf666 import ACCOUNT_MANAGEMENT
+from app.events.filter import (
+    ACCOUNT_EVENTS,
+    CUSTOMER_EVENTS,
+    MAX_QUERY_LENGTH,
+    SubscriptionFilter,
+    parse_subscription_query,
+)
 from app.query.model import And, Criterion
 from tests.conftest import LiveServer
 from tests.test_rest_customer import assert_tmf_error
@@ -115,7 +122,13 @@ def test_the_length_limit_is_4096_characters() -> None:
 def test_criteria_use_the_collection_language_from_the_customer_or_the_event_root() -> None:
     plain = parse_subscription_query("status=Approved&engagedParty.id=1,2")
     rooted = parse_subscription_query("event.customer.status=Approved&event.customer.engagedParty.id=1,2")
-    assert plain == rooted
+    assert plain.filter == rooted.filter and plain.event_types == rooted.event_types is None
+    assert plain.resource is None and rooted.resource == "customer"  # the customer hub's only resource
+    customer = {"id": "C-1", "status": "Approved", "engagedParty": {"id": "2"}}
+    for parsed in (plain, rooted):
+        assert parsed.accepts(CREATE, event(customer))
+        assert not parsed.accepts(CREATE, event({**customer, "status": "Pending"}))
+        assert all(parsed.accepts_type(event_type) for event_type in EVENT_TYPES)
     assert plain.event_types is None and plain.needs_body
     assert plain.filter == And(
         (Criterion(("status",), "eq", ("Approved",)), Criterion(("engagedParty", "id"), "eq", ("1", "2")))
@@ -130,6 +143,12 @@ def test_criteria_use_the_collection_language_from_the_customer_or_the_event_roo
         ("shoeSize=44", "query: 'shoeSize' is not an attribute of Customer"),
         ("event.customer.shoeSize=44", "query: 'shoeSize' is not an attribute of Customer"),
         ("customer.status=Approved", "query: 'customer.status' is not an attribute of Customer"),
+        (
+            "event.customer.fields=name",
+            "query: 'event.customer.fields' is not allowed in a subscription query",
+        ),
+        ("event.customer.limit=1", "query: 'event.customer.limit' is not allowed in a subscription query"),
+        ("event.customer.=x", "query: a criterion has no attribute name ('event.customer.=x')"),
         ("name.regex=^A", "query: The regex operator is not supported"),
         ("status=", "query: 'status' needs a value"),
     ],
@@ -209,11 +228,13 @@ def test_the_account_hub_knows_its_own_event_types_only() -> None:
 
 def test_account_criteria_from_the_payload_root_of_any_of_its_resources() -> None:
     plain = parse_subscription_query("name=Main&creditLimit.value.gt=100", ACCOUNT_EVENTS)
+    assert plain.resource is None
     for resource in ("partyAccount", "billingAccount", "financialAccount"):
         rooted = parse_subscription_query(
             f"payload.{resource}.name=Main&payload.{resource}.creditLimit.value.gt=100", ACCOUNT_EVENTS
         )
-        assert rooted == plain
+        assert rooted.filter == plain.filter and rooted.event_types is None
+        assert rooted.resource == resource
     assert plain.filter == And(
         (Criterion(("name",), "eq", ("Main",)), Criterion(("creditLimit", "value"), "gt", (100.0,)))
     )
@@ -249,3 +270,113 @@ def test_a_customer_event_must_carry_exactly_the_customer() -> None:
     assert not named.accepts(CREATE, {"event": {"customer": {"name": "Sun"}, "other": {"name": "Sun"}}})
     assert not named.accepts(CREATE, {"event": {"billingAccount": {"name": "Sun"}}})
     assert not named.accepts(CREATE, {"event": ["customer"]})
+
+
+# -- a criterion from the payload root names the resource: that resource's events only --------------------
+
+BILLING_STATE, BILLING_CHANGE = "BillingAccountStateChangeEvent", "BillingAccountAttributeValueChangeEvent"
+PARTY_STATE = "PartyAccountStateChangeEvent"
+
+
+def account(query: str) -> Any:
+    return parse_subscription_query(query, ACCOUNT_EVENTS)
+
+
+def refused_on_accounts(query: str) -> str:
+    with pytest.raises(InvalidQuery) as caught:
+        account(query)
+    assert caught.value.field == "query"
+    return caught.value.message
+
+
+def test_a_prefixed_criterion_lets_only_the_named_resources_events_through() -> None:
+    active = {"id": "A-1", "name": "Main", "state": "active"}
+    billing_only = account("payload.billingAccount.state=active")
+    assert billing_only.resource == "billingAccount" and billing_only.event_types is None
+    assert billing_only.accepts(BILLING_STATE, {"payload": {"billingAccount": active}})
+    assert billing_only.accepts(BILLING_CHANGE, {"payload": {"billingAccount": active}})
+    assert not billing_only.accepts(BILLING_STATE, {"payload": {"billingAccount": {**active, "state": "x"}}})
+    # a party account matching the criterion is another resource: not delivered, by its type ...
+    assert not billing_only.accepts_type(PARTY_STATE)
+    assert not billing_only.accepts(PARTY_STATE, {"payload": {"partyAccount": active}})
+    assert not billing_only.accepts_type("FinancialAccountCreateEvent")
+    # ... and by the resource the body carries, whatever its type says
+    assert not billing_only.accepts(BILLING_STATE, {"payload": {"partyAccount": active}})
+    unprefixed = account("state=active")  # as before: any account kind
+    assert unprefixed.resource is None
+    assert unprefixed.accepts(PARTY_STATE, {"payload": {"partyAccount": active}})
+    assert unprefixed.accepts(BILLING_STATE, {"payload": {"billingAccount": active}})
+    mixed = account("payload.billingAccount.state=active&name=Main")  # the unprefixed one joins it
+    assert mixed.resource == "billingAccount"
+    assert mixed.accepts(BILLING_STATE, {"payload": {"billingAccount": active}})
+    assert not mixed.accepts(PARTY_STATE, {"payload": {"partyAccount": active}})
+    twice = account("payload.billingAccount.state=active&payload.billingAccount.name=Main")
+    assert twice.resource == "billingAccount" and twice.filter == mixed.filter
+
+
+def test_the_queues_nothing_filter_still_lets_nothing_through() -> None:
+    nothing = SubscriptionFilter(frozenset(), None)
+    assert nothing.resource is None and not nothing.needs_body
+    assert not nothing.accepts_type(CREATE) and not nothing.accepts(CREATE, event({"name": "x"}))
+
+
+def test_prefixed_criteria_are_checked_against_the_named_resources_model() -> None:
+    assert account("paymentPlan.status=effective").resource is None  # the party account has it
+    assert account("payload.billingAccount.paymentPlan.status=effective").resource == "billingAccount"
+    for query in (
+        "payload.financialAccount.paymentPlan.status=effective",
+        "payload.financialAccount.name=F&paymentPlan.status=effective",
+    ):
+        assert (
+            refused_on_accounts(query)
+            == "query: 'paymentPlan.status' is not an attribute of FinancialAccount"
+        )
+    assert refused_on_accounts("payload.billingAccount.shoeSize=44") == (
+        "query: 'shoeSize' is not an attribute of BillingAccount"
+    )
+    assert refused_on_accounts("payload.billingAccount.sort=name") == (
+        "query: 'payload.billingAccount.sort' is not allowed in a subscription query"
+    )
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "payload.billingAccount.state=active&payload.partyAccount.state=active",
+        "payload.billingAccount.state=active&name=Main&payload.partyAccount.name=Main",
+    ],
+)
+def test_criteria_naming_two_resources_are_refused(query: str) -> None:
+    message = refused_on_accounts(query)
+    assert message.startswith("query: the criteria name more than one resource: billingAccount (")
+    assert "partyAccount ('payload.partyAccount." in message and message.endswith("so none could match")
+
+
+def test_an_event_type_list_without_the_named_resources_events_is_refused() -> None:
+    assert refused_on_accounts(f"eventType={PARTY_STATE}&payload.billingAccount.state=active") == (
+        "query: 'payload.billingAccount.state' names billingAccount, whose events "
+        f"({BILLING_CHANGE}, {BILLING_STATE}) the eventType list leaves out"
+    )
+    assert refused_on_accounts(
+        "eventType=FinancialAccountCreateEvent,PartyAccountAttributeValueChangeEvent"
+        "&payload.billingAccount.name=Main"
+    ).startswith("query: 'payload.billingAccount.name' names billingAccount, whose events")
+    both = account(f"eventType={PARTY_STATE},{BILLING_STATE}&payload.billingAccount.state=active")
+    assert both.event_types == frozenset({PARTY_STATE, BILLING_STATE}) and both.resource == "billingAccount"
+    assert both.accepts_type(BILLING_STATE)
+    assert not both.accepts_type(PARTY_STATE) and not both.accepts_type(BILLING_CHANGE)
+
+
+def test_a_resource_without_events_cannot_be_named() -> None:
+    assert refused_on_accounts("payload.billFormat.name=Paper") == (
+        "query: 'payload.billFormat.name' names billFormat, and no event of this hub carries one"
+    )
+
+
+def test_each_event_type_maps_to_the_resource_its_events_carry() -> None:
+    assert ACCOUNT_EVENTS.events_of("billingAccount") == (BILLING_CHANGE, BILLING_STATE)
+    assert ACCOUNT_EVENTS.events_of("billFormat") == ()
+    assert set(ACCOUNT_EVENTS.carried_by) == set(ACCOUNT_EVENTS.event_types)
+    for event_type, resource in ACCOUNT_EVENTS.carried_by.items():
+        assert ACCOUNT_MANAGEMENT.registration_of_event(event_type) == ACCOUNT_MANAGEMENT.resource(resource)
+    assert CUSTOMER_EVENTS.events_of("customer") == EVENT_TYPES

@@ -8,6 +8,11 @@ A query is URL-query text: `eventType=CustomerCreateEvent,CustomerDeleteEvent&st
   change, or before the deletion).
   The attribute may be written as in a collection query (`status`) or from the event root
   (`event.customer.status`).
+* On a hub whose events carry one of several resources (TMF666: `payload.billingAccount`,
+  `payload.partyAccount`, ...), a criterion written from the event root names its resource: the
+  subscription then receives that resource's events only, and its criteria are checked against that
+  resource's model. Criteria naming two resources, or naming one whose events the `eventType` list
+  leaves out, can match no event and are refused.
 * Paging, sorting and field selection make no sense here and are refused, as are unknown event types,
   attributes and operators: the query is validated when the subscription is made.
 """
@@ -40,10 +45,19 @@ class EventCatalogue:
     member: str
     resources: dict[str, ResourceType]
     criteria: ResourceType
+    carried_by: dict[str, str]  # event type -> the resource its events carry
+
+    def events_of(self, resource: str) -> tuple[str, ...]:
+        return tuple(name for name in self.event_types if self.carried_by[name] == resource)
 
 
 CUSTOMER_EVENTS = EventCatalogue(
-    "customerManagement", EVENT_TYPES, "event", {"customer": CUSTOMER_TYPE}, CUSTOMER_TYPE
+    "customerManagement",
+    EVENT_TYPES,
+    "event",
+    {"customer": CUSTOMER_TYPE},
+    CUSTOMER_TYPE,
+    dict.fromkeys(EVENT_TYPES, "customer"),
 )
 ACCOUNT_EVENTS = EventCatalogue(
     ACCOUNT_MANAGEMENT.name,
@@ -53,6 +67,7 @@ ACCOUNT_EVENTS = EventCatalogue(
     # The party account's members are the billing and settlement accounts' and a superset of the
     # financial account's: a criterion on a member an event's resource lacks matches nothing.
     ACCOUNT_MANAGEMENT.resource("partyAccount").type,
+    {name: r.name for r in ACCOUNT_MANAGEMENT.resources for name in r.event_types()},
 )
 CATALOGUES = {catalogue.api: catalogue for catalogue in (CUSTOMER_EVENTS, ACCOUNT_EVENTS)}
 
@@ -62,8 +77,11 @@ class SubscriptionFilter:
     event_types: frozenset[str] | None
     filter: Filter | None
     catalogue: EventCatalogue = CUSTOMER_EVENTS
+    resource: str | None = None  # named by the criteria (`payload.billingAccount.state`): its events only
 
     def accepts_type(self, event_type: str) -> bool:
+        if self.resource is not None and self.catalogue.carried_by.get(event_type) != self.resource:
+            return False
         if self.event_types is None:
             return event_type in self.catalogue.event_types
         return event_type in self.event_types
@@ -80,6 +98,8 @@ class SubscriptionFilter:
         ((name, resource),) = carried.items()
         resource_type = self.catalogue.resources.get(name)
         if resource_type is None or not isinstance(resource, dict):
+            return False
+        if self.resource is not None and name != self.resource:
             return False
         doc = {member: value for member, value in resource.items() if member not in ("id", "href")}
         return matches(doc, str(resource.get("id", "")), self.filter, resource_type)
@@ -100,6 +120,7 @@ def parse_subscription_query(
         raise InvalidQuery(f"query: longer than {MAX_QUERY_LENGTH} characters", field="query")
     event_types: list[str] = []
     criteria: list[tuple[str, str]] = []
+    named: dict[str, str] = {}  # resource -> the first criterion that names it
     for raw_name, raw_value in parse_qsl(query.strip().removeprefix("?"), keep_blank_values=True):
         name, value = raw_name.strip(), raw_value.strip()
         if not name:
@@ -108,28 +129,62 @@ def parse_subscription_query(
             )
         if name in ("eventType", "eventType.eq"):
             event_types.extend(_event_types(value, catalogue.event_types))
-        elif name in RESERVED:
+            continue
+        resource, path = _rooted(name, catalogue)
+        if not path:
+            raise InvalidQuery(f"query: a criterion has no attribute name ('{name}={value}')", field="query")
+        if path in RESERVED:
             raise InvalidQuery(f"query: '{name}' is not allowed in a subscription query", field="query")
-        else:
-            criteria.append((_unprefixed(name, catalogue), value))
+        if resource is not None:
+            named.setdefault(resource, name)
+        criteria.append((path, value))
+    resource = _one_resource(named, event_types, catalogue)
     resource_filter = None
     if criteria:
+        model = catalogue.criteria if resource is None else catalogue.resources[resource]
         try:
-            resource_filter = parse_rest_query(
-                criteria, default_limit=1, max_limit=1, resource=catalogue.criteria
-            ).filter
+            resource_filter = parse_rest_query(criteria, default_limit=1, max_limit=1, resource=model).filter
         except InvalidQuery as error:
             raise InvalidQuery(f"query: {error.message}", field="query") from error
-    return SubscriptionFilter(frozenset(event_types) if event_types else None, resource_filter, catalogue)
+    return SubscriptionFilter(
+        frozenset(event_types) if event_types else None, resource_filter, catalogue, resource
+    )
 
 
-def _unprefixed(name: str, catalogue: EventCatalogue) -> str:
-    """A criterion written from the event root (`event.customer.status`) as a collection's (`status`)."""
+def _rooted(name: str, catalogue: EventCatalogue) -> tuple[str | None, str]:
+    """A criterion written from the event root (`payload.billingAccount.state`) as the resource it names
+    and a collection's attribute (`state`); any other as no resource and itself."""
     for resource in catalogue.resources:
         prefix = f"{catalogue.member}.{resource}."
         if name.startswith(prefix):
-            return name.removeprefix(prefix)
-    return name
+            return resource, name.removeprefix(prefix)
+    return None, name
+
+
+def _one_resource(named: dict[str, str], event_types: list[str], catalogue: EventCatalogue) -> str | None:
+    """The resource the criteria name, if any; refused when no event could carry it."""
+    if not named:
+        return None
+    if len(named) > 1:
+        shown = ", ".join(f"{resource} ('{criterion}')" for resource, criterion in named.items())
+        raise InvalidQuery(
+            f"query: the criteria name more than one resource: {shown}; an event carries one, so none "
+            "could match",
+            field="query",
+        )
+    ((resource, criterion),) = named.items()
+    own = catalogue.events_of(resource)
+    if not own:
+        raise InvalidQuery(
+            f"query: '{criterion}' names {resource}, and no event of this hub carries one", field="query"
+        )
+    if event_types and not set(event_types) & set(own):
+        raise InvalidQuery(
+            f"query: '{criterion}' names {resource}, whose events ({', '.join(own)}) the eventType list "
+            "leaves out",
+            field="query",
+        )
+    return resource
 
 
 def _event_types(value: str, known: tuple[str, ...]) -> list[str]:
