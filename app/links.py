@@ -9,9 +9,10 @@ that is not stored joins nothing (it is not resolved, and is not an error).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
+import orjson
 from sqlalchemy import Connection, Text, and_, cast, literal, select, type_coerce, union
 
 from app.domain.tmf666 import ACCOUNT_KINDS
@@ -25,7 +26,31 @@ from app.store.tables import AccountParty, CustomerAccount
 CUSTOMER_TYPE_NAME = "Customer"  # the party type of a customer among an account's linked parties
 PARTY = AccountParty.__table__.c  # type: ignore[attr-defined]
 OWNED = CustomerAccount.__table__.c  # type: ignore[attr-defined]
+PARTY_TABLE = AccountParty.__table__.name  # type: ignore[attr-defined]
+OWNED_TABLE = CustomerAccount.__table__.name  # type: ignore[attr-defined]
 ACCOUNT_KIND_NAMES = tuple(ACCOUNT_KINDS.values())
+T = TypeVar("T")
+
+
+def _id_list(dialect: str) -> str:
+    """`IN (...)` of a list given as one parameter (a JSON array on SQLite, a text[] on PostgreSQL), so that
+    one SQL text serves every batch size and stays prepared."""
+    return "= ANY(?::text[])" if dialect == "postgresql" else "IN (SELECT value FROM json_each(?))"
+
+
+def _list_param(dialect: str, values: Sequence[str]) -> Any:
+    return list(values) if dialect == "postgresql" else orjson.dumps(list(values)).decode()
+
+
+def _link_sql(by_customer: bool, dialect: str) -> str:
+    """The fixed text of `_links`: (customer_id, account_id) of the links of a list of ids, two parameters."""
+    ids = _id_list(dialect)
+    owned, party = ("customer_id", "party_id") if by_customer else ("account_id", "account_id")
+    return (
+        f"SELECT customer_id, account_id FROM {OWNED_TABLE} WHERE {owned} {ids}"
+        f" UNION SELECT party_id, account_id FROM {PARTY_TABLE} WHERE {party} {ids}"
+        f" AND party_type = '{CUSTOMER_TYPE_NAME}'"
+    )
 
 
 def _links(by_customer: bool, ids: Sequence[str]) -> Any:
@@ -53,6 +78,19 @@ class AccountLinks:
         self._customer_doc = (
             cast(CUSTOMER.doc, Text) if dialect == "postgresql" else type_coerce(CUSTOMER.doc, Text)
         )
+        # Without a filter, both directions are one fixed text run below the ORM (inline on SQLite).
+        doc = "doc::text" if dialect == "postgresql" else "doc"
+        accounts, customers = ACCOUNT_TABLE.name, CUSTOMER.id.table.name
+        self._accounts_sql = (
+            f"SELECT link.customer_id, a.kind, a.id, a.version, a.{doc}, a.seq"
+            f" FROM ({_link_sql(True, dialect)}) AS link JOIN {accounts} AS a ON a.id = link.account_id"
+            f" WHERE a.kind {_id_list(dialect)} ORDER BY link.customer_id, a.seq"
+        )
+        self._customers_sql = (
+            f"SELECT link.account_id, c.id, c.version, c.{doc}, c.seq"
+            f" FROM ({_link_sql(False, dialect)}) AS link JOIN {customers} AS c ON c.id = link.customer_id"
+            " ORDER BY link.account_id, c.seq"
+        )
 
     async def accounts_of(
         self,
@@ -62,7 +100,13 @@ class AccountLinks:
         first: int | None = None,
     ) -> dict[str, list[ResourceRecord]]:
         """The accounts of each customer (of these kinds, matching `filter`), in creation order."""
+        if not customer_ids:
+            return {}
         dialect = self.store.dialect
+        if filter is None:
+            ids = _list_param(dialect, customer_ids)
+            rows = await self.store.fetch_all(self._accounts_sql, (ids, ids, _list_param(dialect, kinds)))
+            return _grouped(customer_ids, rows, first, lambda row: ResourceRecord(*row[1:]))
         link = _links(True, customer_ids)
         condition = ACCOUNT.kind.in_(list(kinds))
         if filter is not None:
@@ -80,20 +124,22 @@ class AccountLinks:
         )
 
         def run(conn: Connection) -> dict[str, list[ResourceRecord]]:
-            found: dict[str, list[ResourceRecord]] = {customer_id: [] for customer_id in customer_ids}
-            for row in conn.execute(statement):
-                items = found.setdefault(row[0], [])
-                if first is None or len(items) < first:
-                    items.append(ResourceRecord(row[1], row[2], row[3], row[4], row[5]))
-            return found
+            rows = conn.execute(statement)
+            return _grouped(customer_ids, rows, first, lambda row: ResourceRecord(*row[1:]))
 
-        return await self.store.read(run) if customer_ids else {}
+        return await self.store.read(run)
 
     async def customers_of(
         self, account_ids: Sequence[str], filter: Filter | None = None, first: int | None = None
     ) -> dict[str, list[CustomerRecord]]:
         """The customers of each account (matching `filter`), in creation order."""
+        if not account_ids:
+            return {}
         dialect = self.store.dialect
+        if filter is None:
+            ids = _list_param(dialect, account_ids)
+            rows = await self.store.fetch_all(self._customers_sql, (ids, ids))
+            return _grouped(account_ids, rows, first, lambda row: CustomerRecord(*row[1:]))
         link = _links(False, account_ids)
         statement = (
             select(link.c.account_id, CUSTOMER.id, CUSTOMER.version, self._customer_doc, CUSTOMER.seq)
@@ -104,11 +150,19 @@ class AccountLinks:
             statement = statement.where(where_clause(filter, dialect))
 
         def run(conn: Connection) -> dict[str, list[CustomerRecord]]:
-            found: dict[str, list[CustomerRecord]] = {account_id: [] for account_id in account_ids}
-            for row in conn.execute(statement):
-                items = found.setdefault(row[0], [])
-                if first is None or len(items) < first:
-                    items.append(CustomerRecord(row[1], row[2], row[3], row[4]))
-            return found
+            rows = conn.execute(statement)
+            return _grouped(account_ids, rows, first, lambda row: CustomerRecord(*row[1:]))
 
-        return await self.store.read(run) if account_ids else {}
+        return await self.store.read(run)
+
+
+def _grouped(
+    ids: Sequence[str], rows: Any, first: int | None, record: Callable[[Any], T]
+) -> dict[str, list[T]]:
+    """Rows of (id, ...record columns) in order, as each id's first `first` records."""
+    found: dict[str, list[T]] = {key: [] for key in ids}
+    for row in rows:
+        items = found.setdefault(row[0], [])
+        if first is None or len(items) < first:
+            items.append(record(row))
+    return found
