@@ -9,7 +9,8 @@ from graphql import GraphQLError
 from strawberry.types import Info
 
 from app.domain.errors import DomainError, Invalid
-from app.security.principal import CUSTOMER
+from app.security.principal import ACCOUNT, CUSTOMER
+from resolvers.account_loader import accounts_selected
 from resolvers.auth import requires
 from resolvers.context import GraphQLContext
 from schema.connection import CustomerConnection, CustomerOrder, customer_query
@@ -69,4 +70,8 @@ class Query:
             page = await context.service.list(query)
         except DomainError as error:
             raise query_error(error) from error
+        if context.accounts is not None and page.records and context.principal.allows(ACCOUNT.read):
+            firsts = accounts_selected(info.selected_fields[0])
+            if firsts:
+                await context.accounts.prefetch_accounts([r.id for r in page.records], firsts)
         return CustomerConnection.from_page(page, context.href_base)

@@ -54,6 +54,12 @@ def forbidden_unless(info: Info[Any, Any], scope: str) -> None:
         )
 
 
+def _resolve_type(obj: Any, info: Any, abstract_type: Any) -> str:
+    """The GraphQL type of an account object: its class's (one lookup; Strawberry's default tries casts,
+    generics and isinstance in turn for every account of a page)."""
+    return str(type(obj).__strawberry_definition__.name)
+
+
 def _interface() -> type:
     annotations: dict[str, Any] = {}
     namespace: dict[str, Any] = {}
@@ -91,6 +97,7 @@ def _interface() -> type:
         " Customer, or they list it in their `account`), in creation order",
     )
     namespace["__annotations__"] = annotations
+    namespace["resolve_type"] = staticmethod(_resolve_type)
     cls = type("Account", (), namespace)
     return strawberry.interface(cls, name="Account", description="The members every TMF666 account shares")
 
@@ -99,6 +106,11 @@ Account: Any = _interface()
 
 
 class _FromRecord:
+    @classmethod
+    def is_type_of(cls, obj: Any, info: Any) -> bool:
+        """Whether `obj` is an account of this type: objects are built of their own class (account_of)."""
+        return type(obj) is cls
+
     @classmethod
     def from_record(cls, record: ResourceRecord, href_base: str) -> Self:
         return from_document(

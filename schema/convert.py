@@ -18,6 +18,7 @@ from app.domain.errors import Invalid
 T = TypeVar("T")
 
 EXTENSIONS = "extensions"
+EXTRA = "_extensions"  # where a resource object keeps the members its type does not name
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class Plan:
     members: tuple[Member, ...]
     known: frozenset[str]
     extensible: bool
+    by_tmf: dict[str, Member]  # the members by TMF name
+    absent: dict[str, None]  # every member's Python name, set to None: the object's fields before its values
 
 
 _PLANS: dict[type, Plan] = {}
@@ -53,39 +56,52 @@ def plan(cls: type) -> Plan:
         members = []
         extensible = False
         for field in cls.__strawberry_definition__.fields:  # type: ignore[attr-defined]
-            if field.base_resolver is not None:
-                continue
             if field.python_name == EXTENSIONS:
                 extensible = True
+                continue
+            if field.base_resolver is not None:
                 continue
             inner, is_list = _unwrap(field.type)
             nested = inner if has_object_definition(inner) else None
             tmf = cls.__tmf_members__.get(field.python_name, field.python_name)  # type: ignore[attr-defined]
             members.append(Member(field.python_name, tmf, nested, is_list))
-        found = Plan(tuple(members), frozenset(m.tmf for m in members), extensible)
+        found = Plan(
+            tuple(members),
+            frozenset(m.tmf for m in members),
+            extensible,
+            {m.tmf: m for m in members},
+            dict.fromkeys(m.python for m in members),
+        )
         _PLANS[cls] = found
     return found
 
 
 def from_document(cls: type[T], doc: dict[str, Any], **given: Any) -> T:
-    """An instance of the output type `cls` from a TMF JSON object; `given` fields are set as they are."""
+    """The resource object of the output type `cls` from a TMF JSON object; `given` fields are set as
+    they are. Its sub-resources stay JSON objects: the schema's default resolver reads them by member
+    name (schema.derive.resolve_member), so nothing is built for what a query does not select. The object
+    is filled in directly (its class has no other initialisation): members absent from `doc` are null."""
     layout = plan(cls)
-    kwargs: dict[str, Any] = {}
-    for member in layout.members:
-        if member.python in given:
+    instance = object.__new__(cls)
+    values = instance.__dict__
+    values.update(layout.absent)
+    by_tmf = layout.by_tmf
+    for name, value in doc.items():
+        member = by_tmf.get(name)
+        if member is None:
             continue
-        value = doc.get(member.tmf)
         if value is not None and member.nested is not None:
-            if member.is_list:
-                value = [from_document(member.nested, item) for item in value if isinstance(item, dict)]
-            elif isinstance(value, dict):
-                value = from_document(member.nested, value)
+            if not member.is_list:
+                value = value if isinstance(value, dict) else None
+            elif isinstance(value, list):
+                value = [item for item in value if isinstance(item, dict)]
             else:
                 value = None
-        kwargs[member.python] = value
+        values[member.python] = value
+    values.update(given)
     if layout.extensible:
-        kwargs[EXTENSIONS] = {k: v for k, v in doc.items() if k not in layout.known} or None
-    return cls(**kwargs, **given)
+        values[EXTRA] = {k: v for k, v in doc.items() if k not in layout.known} or None
+    return instance
 
 
 def to_document(obj: Any, *, keep_null: bool, path: str = "") -> dict[str, Any]:

@@ -19,12 +19,15 @@ from enum import Enum
 from typing import Any
 
 import strawberry
+from graphql import GraphQLNonNull, GraphQLObjectType, is_leaf_type
 from strawberry import UNSET
+from strawberry.types import Info
 from strawberry.utils.str_converters import to_snake_case
 
 from app.domain.catalogue import Kind, kind_of
 from app.domain.model import Defaulted, ServerOwned, TmfModel, markers, nested_model, tmf_name, unwrap
 from app.domain.resource import ResourceType
+from schema.convert import EXTRA, plan
 from schema.scalars import JSON, DateTime
 
 EXTENSIONS_OUT = "Members the client sent that the model does not name, as sent"
@@ -61,6 +64,55 @@ def members(model: type[TmfModel]) -> list[tuple[str, Any]]:
 
 def _field(tmf: str, description: str | None, default: Any = None) -> Any:
     return strawberry.field(name=graphql_name(tmf), description=description, default=default)
+
+
+# Python -> TMF member names of every output type. One table serves them all: a name means one member.
+OUTPUT_MEMBERS: dict[str, str] = {}
+
+
+def resolve_member(source: Any, name: str) -> Any:
+    """The schema's default resolver. Sub-resources are answered from the stored JSON objects themselves
+    (schema.convert.from_document leaves them as they are): a field reads its TMF member. The resources
+    are objects of their type, read by attribute."""
+    if type(source) is dict:
+        return source.get(OUTPUT_MEMBERS.get(name, name))
+    return getattr(source, name)
+
+
+def _member_resolver(python: str, tmf: str, graphql_type: Any) -> Any:
+    def resolve(source: Any, info: Any) -> Any:
+        if type(source) is dict:
+            return source.get(tmf)
+        return getattr(source, python)
+
+    # A scalar or enum member: (its output coercion, whether it is non-null), for resolvers.execution.
+    non_null = isinstance(graphql_type, GraphQLNonNull)
+    named = graphql_type.of_type if non_null else graphql_type
+    resolve.leaf = (named.coerce_output_value, non_null) if is_leaf_type(named) else None  # type: ignore[attr-defined]
+    return resolve
+
+
+def resolve_members_directly(schema: Any) -> None:
+    """Give every plain field of a built schema (a member: no resolver, no extension) GraphQL's own resolve
+    function doing what `resolve_member` does, in one call where Strawberry makes three per field."""
+    backref = "strawberry-definition"
+    for graphql_type in schema._schema.type_map.values():
+        if not isinstance(graphql_type, GraphQLObjectType):
+            continue
+        for graphql_field in graphql_type.fields.values():
+            field = (graphql_field.extensions or {}).get(backref)
+            if field is not None and field.is_basic_field and not field.is_subscription:
+                python = field.python_name
+                tmf = OUTPUT_MEMBERS.get(python, python)
+                graphql_field.resolve = _member_resolver(python, tmf, graphql_field.type)
+
+
+def extensions(root: Any, info: Info) -> JSON | None:
+    """The members the type does not name, of a sub-resource's JSON object or of a resource object."""
+    if type(root) is dict:
+        known = plan(REGISTRY.classes[info._raw_info.parent_type.name]).known
+        return {name: value for name, value in root.items() if name not in known} or None
+    return root.__dict__.get(EXTRA)  # type: ignore[no-any-return]
 
 
 class _Registry:
@@ -131,8 +183,10 @@ def output_type(
             for extra_name, (annotation, extra_field) in (extra or {}).items():
                 annotations[extra_name] = annotation
                 namespace[extra_name] = extra_field
-    annotations["extensions"] = JSON | None
-    namespace["extensions"] = strawberry.field(default=None, description=EXTENSIONS_OUT)
+    namespace["extensions"] = strawberry.field(resolver=extensions, description=EXTENSIONS_OUT)
+    for py, member in tmf.items():
+        if OUTPUT_MEMBERS.setdefault(py, member) != member:
+            raise TypeError(f"'{py}' names two members, '{member}' and '{OUTPUT_MEMBERS[py]}'")
     name = model.graphql_name or model.__name__
     return REGISTRY.make(name, annotations, namespace, tmf, strawberry.type, _doc(model), bases)
 

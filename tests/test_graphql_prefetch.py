@@ -1,0 +1,119 @@
+"""GraphQL's short paths give the standard answers, on both databases.
+
+* The accounts of a `customers` page are fetched with the page (resolvers/account_loader.py): through
+  `nodes`, `edges { node }`, fragments and aliases with other arguments, each customer gets exactly the
+  accounts its own `customer(id) { accounts }` (the batched loader) answers.
+* Members are read and coerced at once (resolvers/execution.py): a stored value the schema cannot answer
+  still gets GraphQL's standard error at its path (a null for a non-null field is a server fault, masked
+  as every one is), with null propagated as the specification says.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from app.store.base import Store
+from tests.conftest import LiveServer
+from tests.test_graphql import gql
+from tests.test_graphql_account import customer, rest
+from tests.test_rest_account import balance, billing
+
+ACCOUNT_FIELDS = (
+    "__typename id name ... on BillingAccount { paymentStatus accountBalance { amount { value } } }"
+)
+PAGE = f"""
+fragment linked on Customer {{ viaFragment: accounts {{ id }} }}
+{{ customers(first: 10) {{
+  nodes {{ id all: accounts {{ {ACCOUNT_FIELDS} }} one: accounts(first: 1) {{ id }}
+          billing: accounts(where: {{kind: [BILLING]}}) {{ id }} ...linked }}
+  edges {{ node {{ id accounts {{ id }} ... on Customer {{ inline: accounts(first: 0) {{ id }} }} }} }}
+}} }}"""
+ONE = f"""query($id: ID!) {{ customer(id: $id) {{
+  all: accounts {{ {ACCOUNT_FIELDS} }} one: accounts(first: 1) {{ id }}
+  billing: accounts(where: {{kind: [BILLING]}}) {{ id }} viaFragment: accounts {{ id }}
+}} }}"""
+
+
+async def test_a_page_answers_each_customer_s_own_accounts(server: LiveServer) -> None:
+    people = [await customer(server, f"Customer {index}") for index in range(4)]
+    savings = await rest(server, "POST", "/financialAccount", json={"name": "Savings"})
+    for index, person in enumerate(people[:3]):
+        for bill in range(index + 1):
+            await rest(
+                server,
+                "POST",
+                "/billingAccount",
+                json=billing(f"Bill {index}.{bill}", person["id"], accountBalance=balance(bill)),
+            )
+    await rest(
+        server,
+        "PATCH",
+        f"/customer/{people[1]['id']}",
+        json={"account": [{"id": savings["id"], "name": "S"}]},
+        headers={"content-type": "application/merge-patch+json"},
+    )
+
+    page = (await gql(server, PAGE))["customers"]
+    assert [node["id"] for node in page["nodes"]] == [person["id"] for person in people]
+    for node, edge in zip(page["nodes"], page["edges"], strict=True):
+        alone = (await gql(server, ONE, {"id": node["id"]}))["customer"]
+        assert {key: node[key] for key in alone} == alone
+        assert edge["node"]["accounts"] == alone["viaFragment"]
+        assert edge["node"]["inline"] == []
+    by_id = {node["id"]: node for node in page["nodes"]}
+    second = by_id[people[1]["id"]]
+    assert [a["name"] for a in second["all"]] == ["Savings", "Bill 1.0", "Bill 1.1"]
+    assert second["all"][1] == {
+        "__typename": "BillingAccount",
+        "id": second["billing"][0]["id"],
+        "name": "Bill 1.0",
+        "paymentStatus": None,
+        "accountBalance": [{"amount": {"value": 0}}],
+    }
+    assert len(second["one"]) == 1 and len(second["billing"]) == 2
+    assert by_id[people[3]["id"]]["all"] == []
+
+
+async def test_a_negative_first_on_a_page_is_refused_naming_it(server: LiveServer) -> None:
+    await customer(server, "Jane")
+    body = await gql(server, "{ customers { nodes { accounts(first: -1) { id } } } }", errors=True)
+    assert body["errors"][0]["extensions"]["field"] == "first", body
+
+
+async def _corrupt(store: Store, customer_id: str, member: str, value: str | None) -> None:
+    """Change the stored document below the service's validation, as another writer could."""
+    if store.dialect == "postgresql":
+        change = f"doc - '{member}'" if value is None else f"jsonb_set(doc, '{{{member}}}', '{value}')"
+    else:
+        change = (
+            f"json_remove(doc, '$.{member}')"
+            if value is None
+            else f"json_set(doc, '$.{member}', json('{value}'))"
+        )
+    statement = text(f"UPDATE customer SET doc = {change} WHERE id = :id")
+    await store.write(lambda conn: conn.execute(statement, {"id": customer_id}))
+
+
+async def test_members_the_schema_cannot_answer_get_the_standard_errors(
+    server: LiveServer, store: Store
+) -> None:
+    good = await customer(server, "Good")
+    untyped = await customer(server, "Untyped")
+    odd = await customer(server, "Odd")
+    await _corrupt(store, untyped["id"], "@type", None)
+    await _corrupt(store, odd["id"], "status", '{"not": "a string"}')
+
+    # `type` is non-null: without it the customer is null, and the error names the field's path.
+    query = "query($id: ID!) { customer(id: $id) { id name type } }"
+    body = await gql(server, query, {"id": untyped["id"]}, errors=True)
+    assert body["data"] == {"customer": None}
+    assert [error["path"] for error in body["errors"]] == [["customer", "type"]]
+    assert body["errors"][0]["message"] == "Unexpected error."  # a server fault: masked, and logged
+    # `status` is nullable: only it is null, the rest of the page is answered.
+    body = await gql(server, "{ customers { nodes { id name status } } }", errors=True)
+    nodes = body["data"]["customers"]["nodes"]
+    assert [node["name"] for node in nodes] == ["Good", "Untyped", "Odd"]
+    assert nodes[0]["status"] == good.get("status") and nodes[2]["status"] is None
+    assert [error["path"] for error in body["errors"]] == [["customers", "nodes", 2, "status"]]
+    assert body["errors"][0]["message"].startswith("String cannot represent value")
+    assert (await gql(server, query, {"id": good["id"]}))["customer"]["type"] == "Customer"
