@@ -4,6 +4,9 @@ Indexed columns serve the attributes the model marks `Indexed` (app.domain.custo
 read from the JSON document: `json_extract` / `json_each` on SQLite, `#>` / `#>>` / `jsonb_array_elements`
 on PostgreSQL, where equality on anything but a date-time is a `doc @> {...}` containment that the GIN index
 serves. Paths through arrays become `EXISTS (SELECT * FROM <elements> WHERE ...)`: any element matches.
+On SQLite, equality on such a path on customers is first narrowed by the side table `customer_term` (migration
+0006_customer_term: every scalar inside the customers' arrays, by member name, kept by triggers), so that the
+EXISTS runs on the few customers holding the value rather than on every document.
 
 No attribute name or value is pasted into SQL text: JSON paths and values are bound parameters.
 
@@ -19,10 +22,13 @@ from typing import Any
 
 from sqlalchemy import (
     TIMESTAMP,
+    Column,
     ColumnElement,
     Integer,
+    MetaData,
     String,
     Table,
+    Text,
     and_,
     case,
     cast,
@@ -30,7 +36,9 @@ from sqlalchemy import (
     exists,
     false,
     func,
+    literal,
     or_,
+    select,
     true,
     type_coerce,
 )
@@ -60,6 +68,11 @@ PARTY_LINKS = AccountParty.__table__.c  # type: ignore[attr-defined]
 CUSTOMER_LINKS = CustomerAccount.__table__.c  # type: ignore[attr-defined]
 # Linked accounts are filtered on the party account's attributes (the superset of the four kinds').
 ACCOUNT_FILTER_TYPE = ACCOUNT_MANAGEMENT.resource("partyAccount").type
+# SQLite only, created and kept by migration 0006_customer_term (so in no metadata that creates tables): its
+# primary key is (key, value, customer_seq); `value` has no type, a term keeps its JSON type.
+TERMS = Table(
+    "customer_term", MetaData(), Column("customer_seq", Integer), Column("key", Text), Column("value")
+)
 NOT_NULL = ("id", "name", "engaged_party_id")  # mandatory attributes: sorting them needs no NULLS LAST
 
 Leaf = Callable[[ColumnElement[Any], tuple[str, ...]], ColumnElement[bool]]
@@ -123,17 +136,46 @@ def _criterion(item: Criterion, dialect: str, resource: ResourceType, table: Tab
     attribute, kind = checked(item, resource)
     if kind is Kind.ANY:
         options = [any_candidates(str(value)) for value in item.values]
+        candidates = [c for group in options for c in group]
         if dialect == "postgresql" and item.op == "eq":
-            return _pg_contains(attribute, [c for candidates in options for c in candidates], table)
+            return _pg_contains(attribute, candidates, table)
         any_leaf = partial(_any_leaf, op=item.op, options=options, dialect=dialect)
-        return _within(table.c.doc, attribute.groups, any_leaf, dialect)
+        exact = _within(table.c.doc, attribute.groups, any_leaf, dialect)
+        return _narrowed(exact, item, attribute, kind, candidates, dialect, table)
     values = [operand(kind, value) for value in item.values]
     if attribute.column is not None:
         return _compare(table.c[attribute.column], item.op, values)
     if dialect == "postgresql" and item.op == "eq" and kind not in (Kind.DATETIME, Kind.NUMBER):
         return _pg_contains(attribute, values, table)
     leaf = partial(_leaf, kind=kind, op=item.op, values=values, dialect=dialect)
-    return _within(table.c.doc, attribute.groups, leaf, dialect)
+    exact = _within(table.c.doc, attribute.groups, leaf, dialect)
+    return _narrowed(exact, item, attribute, kind, values, dialect, table)
+
+
+def _narrowed(
+    exact: ColumnElement[bool],
+    item: Criterion,
+    attribute: Attribute,
+    kind: Kind,
+    values: Sequence[Any],
+    dialect: str,
+    table: Table,
+) -> ColumnElement[bool]:
+    """SQLite equality through an array on customers: `exact` among the customers whose customer_term rows
+    hold one of `values` under the leaf's member name (an index lookup rather than a scan). The terms hold
+    every scalar inside an array as json_extract reads it (text, number, or 1/0 for a boolean), and SQLite
+    compares them as `exact` does (no affinity: the text '5' is not the integer 5), so they are a superset
+    of the matches; `exact` decides. Date-times are compared as instants, not as stored: they keep `exact`
+    alone, as do the other operators, PostgreSQL (the GIN index serves it) and the account tables."""
+    name = attribute.groups[-1][-1:]  # empty when the leaf is an array's element itself
+    if dialect != "sqlite" or item.op != "eq" or not attribute.through_array or not name:
+        return exact
+    if kind is Kind.DATETIME or not table.is_derived_from(TABLE):  # TABLE or its alias (`_related`)
+        return exact
+    # One bound parameter per value, each typed by its own value (an `any` value is text and number).
+    stored = [literal(int(value) if isinstance(value, bool) else value) for value in values]
+    holders = select(TERMS.c.customer_seq).where(TERMS.c.key == name[0], TERMS.c.value.in_(stored))
+    return and_(table.c.seq.in_(holders), exact)
 
 
 def _related(item: Related, dialect: str, table: Table) -> ColumnElement[bool]:
