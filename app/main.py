@@ -26,7 +26,7 @@ from resolvers.account_loader import AccountDoor
 from resolvers.endpoint import graphql_controller
 from resolvers.graphiql import graphiql_assets
 from rest.auth import secured, security_middleware
-from rest.customer import CustomerController
+from rest.customer import customer_router
 from rest.deadletter import DeadLetterController
 from rest.docs import DOCS_PATH, SwaggerUI
 from rest.errors import EXCEPTION_HANDLERS
@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     app = Litestar(
         route_handlers=[
-            secured(CUSTOMER, CustomerController),
+            secured(CUSTOMER, customer_router(customer_service)),
             # The listeners are the hub's contract too: whoever may register callbacks may call them.
             secured(HUB_WRITE, HubController, DeadLetterController, listener_router),
             secured(ACCOUNT, *(resource_router(service) for service in account_services.values())),
@@ -95,7 +95,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={
             "settings": _constant(settings),
             "store": _constant(store),
-            "customer_service": _constant(customer_service),
             "hub_service": _constant(events.hub),
             "dead_letter_service": _constant(events.dead_letters),
             "event_feed": _constant(events.feed),
@@ -103,7 +102,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         signature_namespace={
             "Settings": Settings,
             "Store": Store,
-            "CustomerService": CustomerService,
             "HubService": HubService,
             "DeadLetterService": DeadLetterService,
             "EventFeed": EventFeed,

@@ -1,22 +1,28 @@
-"""CustomerController: the TMF629 v4 /customer resource."""
+"""The TMF629 v4 /customer resource."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import orjson
-from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar import Request, Router, delete, get, patch, post
 from litestar.status_codes import HTTP_204_NO_CONTENT
+from litestar.types import ASGIApp
 
 from app.domain.patch import PatchFormat
 from app.query.evaluate import project
 from app.query.model import CustomerQuery, parse_rest_query
 from app.services import CustomerRecord, CustomerService, customer_href
-from rest.wire import API_PATH, api_base, json_body, json_response, page_response, query_params, settings_of
-
-ServiceDep = NamedDependency[CustomerService]
+from rest.wire import (
+    API_PATH,
+    api_base,
+    json_body,
+    json_response,
+    not_modified,
+    page_response,
+    query_params,
+    settings_of,
+)
 
 
 def customer_bytes(record: CustomerRecord, base: str, fields: CustomerQuery | None = None) -> bytes:
@@ -45,19 +51,16 @@ def _single_fields(request: Request[Any, Any, Any]) -> CustomerQuery | None:
     )
 
 
-class CustomerController(Controller):
-    path = f"{API_PATH}/customer"
-    tags = ["customer"]
+def customer_router(service: CustomerService) -> Router:
+    """The five operations of /customer over `service` (bound here, not injected per request)."""
 
     @get(operation_id="listCustomer", summary="List or find Customer objects")
-    async def list_customer(
-        self, request: Request[Any, Any, Any], customer_service: ServiceDep
-    ) -> Response[bytes]:
+    async def list_customer(request: Request[Any, Any, Any]) -> ASGIApp:
         settings = settings_of(request)
         query = parse_rest_query(
             query_params(request), default_limit=settings.default_limit, max_limit=settings.max_limit
         )
-        page = await customer_service.list(query)
+        page = await service.list(query)
         base = api_base(request)
         body = b"[" + b",".join(customer_bytes(r, base, query) for r in page.records) + b"]"
         return page_response(
@@ -65,31 +68,25 @@ class CustomerController(Controller):
         )
 
     @get("/{customer_id:str}", operation_id="retrieveCustomer", summary="Retrieve a Customer by id")
-    async def retrieve_customer(
-        self, request: Request[Any, Any, Any], customer_id: FromPath[str], customer_service: ServiceDep
-    ) -> Response[bytes]:
+    async def retrieve_customer(request: Request[Any, Any, Any], customer_id: str) -> ASGIApp:
         fields = _single_fields(request)
-        record = await customer_service.get(customer_id)
+        record = await service.get(customer_id)
         if request.headers.get("if-none-match") in (record.etag, "*"):
-            return Response(content=b"", status_code=304, headers={"ETag": record.etag})
+            return not_modified(record.etag)
         return json_response(customer_bytes(record, api_base(request), fields), 200, {"ETag": record.etag})
 
     @post(operation_id="createCustomer", summary="Create a Customer")
-    async def create_customer(
-        self, request: Request[Any, Any, Any], customer_service: ServiceDep
-    ) -> Response[bytes]:
+    async def create_customer(request: Request[Any, Any, Any]) -> ASGIApp:
         base = api_base(request)
-        record = await customer_service.create(await json_body(request), base)
+        record = await service.create(await json_body(request), base)
         headers = {"Location": customer_href(base, record.id), "ETag": record.etag}
         return json_response(customer_bytes(record, base), 201, headers)
 
     @patch("/{customer_id:str}", operation_id="patchCustomer", summary="Update partially a Customer")
-    async def patch_customer(
-        self, request: Request[Any, Any, Any], customer_id: FromPath[str], customer_service: ServiceDep
-    ) -> Response[bytes]:
+    async def patch_customer(request: Request[Any, Any, Any], customer_id: str) -> ASGIApp:
         patch_format = PatchFormat.from_media_type(request.headers.get("content-type"))
         base = api_base(request)
-        record = await customer_service.patch(
+        record = await service.patch(
             customer_id, patch_format, await json_body(request), base, request.headers.get("if-match")
         )
         return json_response(customer_bytes(record, base), 200, {"ETag": record.etag})
@@ -100,7 +97,11 @@ class CustomerController(Controller):
         summary="Delete a Customer",
         status_code=HTTP_204_NO_CONTENT,
     )
-    async def delete_customer(
-        self, request: Request[Any, Any, Any], customer_id: FromPath[str], customer_service: ServiceDep
-    ) -> None:
-        await customer_service.delete(customer_id, api_base(request), request.headers.get("if-match"))
+    async def delete_customer(request: Request[Any, Any, Any], customer_id: str) -> None:
+        await service.delete(customer_id, api_base(request), request.headers.get("if-match"))
+
+    return Router(
+        path=f"{API_PATH}/customer",
+        route_handlers=[list_customer, retrieve_customer, create_customer, patch_customer, delete_customer],
+        tags=["customer"],
+    )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import orjson
-from litestar import Controller, Response, delete, get, post
+from litestar import Controller, delete, get, post
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
+from litestar.types import ASGIApp
 
 from app.events.deadletter import DeadLetterService
 from rest.wire import API_PATH, json_response
@@ -17,7 +18,7 @@ class DeadLetterController(Controller):
     @get(operation_id="listDeadLetter", summary="List the dead deliveries of a listener")
     async def list_dead_letters(
         self, subscription_id: str, dead_letter_service: DeadLetterService
-    ) -> Response[bytes]:
+    ) -> ASGIApp:
         return json_response(orjson.dumps(await dead_letter_service.list(subscription_id)))
 
     @post(
@@ -26,9 +27,7 @@ class DeadLetterController(Controller):
         summary="Deliver every dead letter again",
         status_code=HTTP_200_OK,  # what it answers, and what the OpenAPI document says (rest.openapi)
     )
-    async def replay_all(
-        self, subscription_id: str, dead_letter_service: DeadLetterService
-    ) -> Response[bytes]:
+    async def replay_all(self, subscription_id: str, dead_letter_service: DeadLetterService) -> ASGIApp:
         replayed = await dead_letter_service.replay(subscription_id)
         return json_response(orjson.dumps({"replayed": replayed}))
 
@@ -40,7 +39,7 @@ class DeadLetterController(Controller):
     )
     async def replay_one(
         self, subscription_id: str, delivery_id: str, dead_letter_service: DeadLetterService
-    ) -> Response[bytes]:
+    ) -> ASGIApp:
         replayed = await dead_letter_service.replay(subscription_id, delivery_id)
         return json_response(orjson.dumps({"replayed": replayed}))
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from litestar import Request, Response, Router, post
+from litestar import Request, Router, post
 from litestar.handlers import HTTPRouteHandler
+from litestar.types import ASGIApp
 
 from app.domain.events import EVENT_TYPES
 from app.domain.ids import new_id
@@ -26,7 +27,7 @@ def _listener(event_type: str) -> HTTPRouteHandler:
     @post(
         f"/{name}", operation_id=f"listenTo{event_type}", summary=f"Client listener for entity {event_type}"
     )
-    async def listen(request: Request[Any, Any, Any]) -> Response[bytes]:
+    async def listen(request: Request[Any, Any, Any]) -> ASGIApp:
         event = accept_listener_event(event_type, await json_body(request))
         event_id = event.get("eventId")
         body = {"id": event_id or new_id(), "callback": f"{api_base(request)}/listener/{name}"}

@@ -14,8 +14,9 @@ import copy
 import re
 from typing import Any
 
-from litestar import Litestar, Request, Response, Router, get
+from litestar import Litestar, Request, Router, get
 from litestar.routes import HTTPRoute
+from litestar.types import ASGIApp
 from pydantic.json_schema import models_json_schema
 
 from app.domain.account_events import ACCOUNT_EVENT_MODELS
@@ -155,7 +156,7 @@ def account_docs_router(api: Api) -> Router:
     built: dict[str, bytes] = {}
 
     @get("/openapi.json", include_in_schema=False, operation_id=f"{api.name}OpenAPI")
-    async def openapi_document(request: Request[Any, Any, Any]) -> Response[bytes]:
+    async def openapi_document(request: Request[Any, Any, Any]) -> ASGIApp:
         if "document" not in built:
             import orjson
 

@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from litestar import Request, Response, Router, delete, get, patch, post
+from litestar import Request, Router, delete, get, patch, post
 from litestar.status_codes import HTTP_204_NO_CONTENT
+from litestar.types import ASGIApp
 
 from app import urls
 from app.domain.ids import new_id
@@ -23,7 +24,7 @@ from app.events.hub import HubService
 from app.query.evaluate import project
 from app.query.model import CustomerQuery, parse_rest_query
 from app.resources import ResourceRecord, ResourceService, accept_event
-from rest.wire import json_body, json_response, page_response, query_params, settings_of
+from rest.wire import json_body, json_response, not_modified, page_response, query_params, settings_of
 
 
 def resource_bytes(record: ResourceRecord, base: str, query: CustomerQuery | None = None) -> bytes:
@@ -57,7 +58,7 @@ def resource_router(service: ResourceService) -> Router:
         )
 
     @get(operation_id=f"list{title}", summary=f"List or find {title} objects")
-    async def list_resource(request: Request[Any, Any, Any]) -> Response[bytes]:
+    async def list_resource(request: Request[Any, Any, Any]) -> ASGIApp:
         query = parse(request, query_params(request))
         page = await service.list(query)
         base = base_of(request)
@@ -67,23 +68,23 @@ def resource_router(service: ResourceService) -> Router:
         )
 
     @get("/{resource_id:str}", operation_id=f"retrieve{title}", summary=f"Retrieves a {title} by ID")
-    async def retrieve_resource(request: Request[Any, Any, Any], resource_id: str) -> Response[bytes]:
+    async def retrieve_resource(request: Request[Any, Any, Any], resource_id: str) -> ASGIApp:
         fields = [(k, v) for k, v in query_params(request) if k == "fields"]
         query = parse(request, fields) if fields else None
         record = await service.get(resource_id)
         if request.headers.get("if-none-match") in (record.etag, "*"):
-            return Response(content=b"", status_code=304, headers={"ETag": record.etag})
+            return not_modified(record.etag)
         return json_response(resource_bytes(record, base_of(request), query), 200, {"ETag": record.etag})
 
     @post(operation_id=f"create{title}", summary=f"Creates a {title}")
-    async def create_resource(request: Request[Any, Any, Any]) -> Response[bytes]:
+    async def create_resource(request: Request[Any, Any, Any]) -> ASGIApp:
         base = base_of(request)
         record = await service.create(await json_body(request), base)
         headers = {"Location": record.href(base), "ETag": record.etag}
         return json_response(resource_bytes(record, base), 201, headers)
 
     @patch("/{resource_id:str}", operation_id=f"patch{title}", summary=f"Updates partially a {title}")
-    async def patch_resource(request: Request[Any, Any, Any], resource_id: str) -> Response[bytes]:
+    async def patch_resource(request: Request[Any, Any, Any], resource_id: str) -> ASGIApp:
         patch_format = PatchFormat.from_media_type(request.headers.get("content-type"))
         base = base_of(request)
         record = await service.patch(
@@ -111,7 +112,7 @@ def hub_router(api_path: str, hub: HubService) -> Router:
     """registerListener / unregisterListener on the hub of the API at `api_path`."""
 
     @post(operation_id="registerListener", summary="Register a listener")
-    async def register_listener(request: Request[Any, Any, Any]) -> Response[bytes]:
+    async def register_listener(request: Request[Any, Any, Any]) -> ASGIApp:
         subscription = await hub.subscribe(await json_body(request))
         base = urls.api_base(
             settings_of(request), request.scope.get("scheme", "http"), request.headers, api_path
@@ -120,7 +121,7 @@ def hub_router(api_path: str, hub: HubService) -> Router:
         return json_response(orjson.dumps(subscription.resource()), 201, headers)
 
     @get("/{subscription_id:str}", operation_id="retrieveListener", summary="Retrieve a registered listener")
-    async def retrieve_listener(subscription_id: str) -> Response[bytes]:
+    async def retrieve_listener(subscription_id: str) -> ASGIApp:
         return json_response(orjson.dumps((await hub.get(subscription_id)).resource()))
 
     @delete(
@@ -146,7 +147,7 @@ def listener_router(api: Api) -> Router:
         path = "/" + event_type[0].lower() + event_type[1:]
 
         @post(path, operation_id=f"listenTo{event_type}", summary=f"Client listener for {event_type}")
-        async def listen(request: Request[Any, Any, Any]) -> Response[bytes]:
+        async def listen(request: Request[Any, Any, Any]) -> ASGIApp:
             # As the swagger documents (and TMF629's listeners do): the answer is an EventSubscription,
             # the listener as a hub would know it, its `id` the event's `eventId`.
             event = accept_event(api, event_type, await json_body(request))
