@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import Connection, Text, cast, delete, func, insert, select, type_coerce, update
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 
 from app.domain.errors import NotFound, PreconditionFailed
 from app.domain.events import CHANGE_EVENT, CREATE_EVENT, DELETE_EVENT, STATE_EVENT
@@ -44,6 +44,44 @@ _HOT_SQL = {
     "sqlite": "SELECT doc, version FROM customer WHERE id = ?",
     "postgresql": "SELECT doc::text, version FROM customer WHERE id = ?",
 }
+
+
+@functools.lru_cache(maxsize=8)
+def _sqlite_insert_sql(table: str, columns: tuple[str, ...]) -> str:
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+
+
+# SQLite stores date-times as the text its SQLAlchemy type writes: the fixed texts bind the same text.
+_SQLITE_DATETIME = CUSTOMER_TABLE.c.created_at.type.dialect_impl(sqlite.dialect()).bind_processor(
+    sqlite.dialect()
+)
+
+
+def _sqlite_create(
+    row: dict[str, Any], doc_json: str, links: list[str], event: tuple[str, str, str, str, datetime]
+) -> Any:
+    """SQLite: the unit of work creating one customer, as fixed texts run inside the writer's
+    group-commit transaction: no statement building, no re-encoding of the document."""
+    stamp = _SQLITE_DATETIME(row["created_at"])
+    values = {**row, "doc": doc_json, "created_at": stamp, "updated_at": stamp}
+    columns = tuple(values)
+    customer_sql = _sqlite_insert_sql(CUSTOMER_TABLE.name, columns)
+    event_sql = _sqlite_insert_sql(OUTBOX_TABLE.name, _EVENT_COLUMNS)
+    event_values = (*event[:4], _SQLITE_DATETIME(event[4]))
+
+    link_sql = _sqlite_insert_sql(LINK_TABLE.name, ("customer_id", "account_id"))
+
+    def run(conn: Connection) -> None:
+        # Driver-level text through the Connection, so tracing still sees each statement.
+        conn.exec_driver_sql(customer_sql, tuple(values.values()))
+        if links:
+            conn.exec_driver_sql(link_sql, [(row["id"], account) for account in links])
+        conn.exec_driver_sql(event_sql, event_values)
+
+    return run
+
+
+_EVENT_COLUMNS = ("event_id", "event_type", "customer_id", "body", "created_at")
 
 
 @functools.lru_cache(maxsize=8)
@@ -305,22 +343,15 @@ class CustomerService:
         record.__dict__["document"] = doc
         now = _now()
         values = _new_row(record.id, doc, now)
-        events = [_event(CREATE_EVENT, record.resource(href_base), now)]
+        event = _event(CREATE_EVENT, record.resource(href_base), now)
+        event_row = (event["eventId"], event["eventType"], record.id, dumps(event), now)
         links = account_ids(doc)
-        if self._group_commit is not None:
-            event = events[0]
-            event_row = (event["eventId"], event["eventType"], record.id, dumps(event), now)
+        if self._group_commit is not None:  # PostgreSQL
             await self._group_commit.write(_NewCustomer({**values, "doc": record.doc_json}, links, event_row))
             if self.on_commit is not None:
                 self.on_commit()
-            return record
-
-        def run(conn: Connection) -> None:
-            conn.execute(_INSERT_CUSTOMER, values)
-            _write_account_links(conn, record.id, links)  # one statement, only when it lists accounts
-            _write_events(conn, record.id, events)
-
-        await self._write(run)
+        else:  # SQLite: its writer thread group-commits (app.store.sqlite)
+            await self._write(_sqlite_create(values, record.doc_json, links, event_row))
         return record
 
     async def create_many(self, bodies: Sequence[Any]) -> list[str]:
