@@ -31,6 +31,23 @@ async def test_a_failing_unit_rolls_back_alone(store: Store) -> None:
     assert [row[0] for row in stored] == [n for n in range(1, 31) if n % 3]
 
 
+async def test_a_failing_unit_alone_in_its_transaction_leaves_nothing(store: Store) -> None:
+    """A unit of work alone in its batch runs without a savepoint: its failure rolls back the transaction,
+    and the next write (alone too) commits."""
+    await store.write(lambda conn: conn.execute(text("CREATE TABLE IF NOT EXISTS probe (n integer)")))
+
+    def failing(conn: Connection) -> None:
+        conn.execute(text("INSERT INTO probe (n) VALUES (1)"))
+        raise ValueError("fails after writing")
+
+    with pytest.raises(ValueError, match="fails after writing"):
+        await store.write(failing)
+    inserted = await store.write(lambda conn: conn.execute(text("INSERT INTO probe (n) VALUES (2)")).rowcount)
+    assert inserted == 1
+    stored = await store.fetch_all("SELECT n FROM probe ORDER BY n", ())
+    assert [row[0] for row in stored] == [2]
+
+
 async def test_sqlite_writes_are_grouped_into_few_commits(store: Store) -> None:
     if not isinstance(store, SqliteStore):
         pytest.skip("group commit is SQLite's")
@@ -87,5 +104,7 @@ async def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(store:
             )
         )
         assert pragmas == ("wal", 1, 5000, 1)  # synchronous=1 is NORMAL
+    # The writer's statement journals stay in memory (2 is MEMORY): no temporary file per write.
+    assert await store.write(lambda conn: conn.exec_driver_sql("PRAGMA temp_store").scalar()) == 2
     inline = await store.fetch_all("PRAGMA journal_mode", ())
     assert inline == [("wal",)]

@@ -32,6 +32,10 @@ def _settle(outcomes: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
             future.set_exception(value)
 
 
+def _temp_store_in_memory(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.execute("PRAGMA temp_store=MEMORY")
+
+
 class SqliteStore(Store):
     dialect = "sqlite"
     MAX_BATCH = 256
@@ -45,6 +49,9 @@ class SqliteStore(Store):
         url = sync_url(settings.database_url)
         self._path = make_url(url).database or ""
         self._writer_engine = self._engine(url, pool_size=1)
+        # The writer's statement journals (a write touching several indexes, the array-term triggers)
+        # stay in memory: on disk each write opened and deleted a temporary file.
+        event.listen(self._writer_engine, "connect", _temp_store_in_memory)
         self._reader_engine = self._engine(url, pool_size=2)
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
         self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sqlite-reader")
@@ -117,14 +124,17 @@ class SqliteStore(Store):
                 raw = conn.connection.driver_connection
                 assert raw is not None
                 try:
-                    for fn, _future, _loop in batch:
-                        raw.execute("SAVEPOINT unit")
-                        try:
-                            outcomes.append((True, fn(conn)))
-                        except Exception as error:
-                            raw.execute("ROLLBACK TO unit")
-                            outcomes.append((False, error))
-                        raw.execute("RELEASE unit")
+                    if len(batch) == 1:  # alone, the transaction is its savepoint: no statement journal
+                        outcomes.append((True, batch[0][0](conn)))
+                    else:
+                        for fn, _future, _loop in batch:
+                            raw.execute("SAVEPOINT unit")
+                            try:
+                                outcomes.append((True, fn(conn)))
+                            except Exception as error:
+                                raw.execute("ROLLBACK TO unit")
+                                outcomes.append((False, error))
+                            raw.execute("RELEASE unit")
                 except BaseException:
                     conn.rollback()
                     raise
