@@ -60,6 +60,9 @@ def _resolve_type(obj: Any, info: Any, abstract_type: Any) -> str:
     return str(type(obj).__strawberry_definition__.name)
 
 
+_resolve_type.plain = True  # type: ignore[attr-defined]  # needs no resolve info (resolvers.execution)
+
+
 def _interface() -> type:
     annotations: dict[str, Any] = {}
     namespace: dict[str, Any] = {}

@@ -19,7 +19,7 @@ from enum import Enum
 from typing import Any
 
 import strawberry
-from graphql import GraphQLNonNull, GraphQLObjectType, is_leaf_type
+from graphql import GraphQLObjectType
 from strawberry import UNSET
 from strawberry.types import Info
 from strawberry.utils.str_converters import to_snake_case
@@ -79,16 +79,13 @@ def resolve_member(source: Any, name: str) -> Any:
     return getattr(source, name)
 
 
-def _member_resolver(python: str, tmf: str, graphql_type: Any) -> Any:
+def _member_resolver(python: str, tmf: str) -> Any:
     def resolve(source: Any, info: Any) -> Any:
         if type(source) is dict:
             return source.get(tmf)
         return getattr(source, python)
 
-    # A scalar or enum member: (its output coercion, whether it is non-null), for resolvers.execution.
-    non_null = isinstance(graphql_type, GraphQLNonNull)
-    named = graphql_type.of_type if non_null else graphql_type
-    resolve.leaf = (named.coerce_output_value, non_null) if is_leaf_type(named) else None  # type: ignore[attr-defined]
+    resolve.member = True  # type: ignore[attr-defined]  # plain data: resolvers.execution reads it at once
     return resolve
 
 
@@ -103,8 +100,7 @@ def resolve_members_directly(schema: Any) -> None:
             field = (graphql_field.extensions or {}).get(backref)
             if field is not None and field.is_basic_field and not field.is_subscription:
                 python = field.python_name
-                tmf = OUTPUT_MEMBERS.get(python, python)
-                graphql_field.resolve = _member_resolver(python, tmf, graphql_field.type)
+                graphql_field.resolve = _member_resolver(python, OUTPUT_MEMBERS.get(python, python))
 
 
 def extensions(root: Any, info: Info) -> JSON | None:

@@ -117,3 +117,9 @@ async def test_members_the_schema_cannot_answer_get_the_standard_errors(
     assert [error["path"] for error in body["errors"]] == [["customers", "nodes", 2, "status"]]
     assert body["errors"][0]["message"].startswith("String cannot represent value")
     assert (await gql(server, query, {"id": good["id"]}))["customer"]["type"] == "Customer"
+    # Deeper down the same: the error is at the nested member's path, its siblings are answered.
+    await _corrupt(store, odd["id"], "engagedParty", '{"id": "p", "name": ["not", "a", "string"]}')
+    nested = "query($id: ID!) { customer(id: $id) { name engagedParty { id name } } }"
+    body = await gql(server, nested, {"id": odd["id"]}, errors=True)
+    assert body["data"] == {"customer": {"name": "Odd", "engagedParty": {"id": "p", "name": None}}}
+    assert [error["path"] for error in body["errors"]] == [["customer", "engagedParty", "name"]]
