@@ -20,6 +20,7 @@ from app.settings import Settings
 from app.store.base import Store
 from app.store.factory import create_store
 from app.store.migrate import upgrade
+from tests.support.listener import FAST_DISPATCH, Listener
 
 PG_URL = os.environ.get("TMF629_TEST_DATABASE_URL") or None
 BACKENDS = ["sqlite", "postgresql"]
@@ -163,3 +164,19 @@ async def make_server(settings: Settings, store: Store) -> AsyncIterator[Callabl
     yield make
     for live in started:
         live.stop()
+
+
+# A listener and a server whose dispatcher runs at once (modules may define their own).
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    listener = Listener().start()
+    yield listener
+    listener.stop()
+
+
+@pytest.fixture
+async def hub(settings: Settings, store: Store) -> AsyncIterator[LiveServer]:
+    live = LiveServer(settings.model_copy(update=FAST_DISPATCH))
+    live.start()
+    yield live
+    live.stop()

@@ -4,38 +4,20 @@ an unprefixed one (`state=active`) still receives every account kind's; contradi
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-
 import httpx
 import pytest
 from sqlalchemy import func, select
 
-from app.settings import Settings
 from app.store.base import Store
 from app.store.tables import EventSubscription
 from tests.conftest import LiveServer
-from tests.support.listener import FAST_DISPATCH, Listener
+from tests.support.listener import Listener
 from tests.test_rest_account import MERGE, PATH, billing, create
 from tests.test_rest_customer import assert_tmf_error
 
 BILLING_CHANGE, BILLING_STATE = "BillingAccountAttributeValueChangeEvent", "BillingAccountStateChangeEvent"
 SUBSCRIPTIONS = EventSubscription.__table__  # type: ignore[attr-defined]
 PARTY_CHANGE, PARTY_STATE = "PartyAccountAttributeValueChangeEvent", "PartyAccountStateChangeEvent"
-
-
-@pytest.fixture
-def listener() -> Iterator[Listener]:
-    listener = Listener().start()
-    yield listener
-    listener.stop()
-
-
-@pytest.fixture
-async def hub(settings: Settings, store: Store) -> AsyncIterator[LiveServer]:
-    live = LiveServer(settings.model_copy(update=FAST_DISPATCH))
-    live.start()
-    yield live
-    live.stop()
 
 
 async def test_a_billing_account_prefixed_subscription_receives_billing_account_events_only(

@@ -3,7 +3,7 @@ machinery (app.resources, rest.resource), with the customer's rules, the links t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -11,11 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from app.domain.tmf666 import ACCOUNT_MANAGEMENT
-from app.settings import Settings
 from app.store.base import Store
 from app.store.tables import AccountParty, CustomerAccount
 from tests.conftest import LiveServer
-from tests.support.listener import FAST_DISPATCH, Listener
+from tests.support.listener import Listener
 from tests.test_rest_customer import assert_tmf_error
 
 PATH = ACCOUNT_MANAGEMENT.path
@@ -258,21 +257,6 @@ async def test_links_are_kept_for_both_directions(
 
 
 # -- the hub ----------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def listener() -> Iterator[Listener]:
-    listener = Listener().start()
-    yield listener
-    listener.stop()
-
-
-@pytest.fixture
-async def hub(settings: Settings, store: Store) -> AsyncIterator[LiveServer]:
-    live = LiveServer(settings.model_copy(update=FAST_DISPATCH))
-    live.start()
-    yield live
-    live.stop()
 
 
 async def test_the_hub_delivers_the_event_types_the_swagger_names(
