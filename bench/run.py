@@ -350,11 +350,16 @@ class Bench:
             for row, run in rest_scenarios(base):
                 attempt(row, run, ceiling=True)
 
+        neighbours: list[WrkResult] = []  # the customer GET measured beside the account GET
+
         def service(base: str) -> None:
             for row, run in [*rest_scenarios(base)[:2], *graphql_scenarios(base)]:
                 print(f"  service: {row.name}", flush=True)
                 attempt(row, run)
-            self.account_scenarios(base, ids[:20], account_get, account_page)
+            customer_get = partial(
+                self.checked, partial(checks.customer, base, ids[0]), base, GET_SCRIPT, one_paths
+            )
+            neighbours.extend(self.account_scenarios(base, ids[:20], account_get, account_page, customer_get))
             row, run = rest_scenarios(base)[2]
             print(f"  service: {row.name}", flush=True)
             attempt(row, run)
@@ -382,21 +387,35 @@ class Bench:
         self.on(self.ceiling(LITESTAR), [memory] if postgres else [get_one, get_page, post], litestar)
         if postgres and get_one.ceilings:
             memory.result = max(get_one.ceilings, key=lambda run: run.rps)
-        # The account GET against bare Litestar, with the customer GET's own ratio to bare Litestar as target.
+        # The account GET against bare Litestar, with the customer GET's own ratio to bare Litestar as target:
+        # the customer GET measured just before and just after it on the same server, so that both sides of
+        # the comparison see the same machine (the first customer GET runs minutes earlier).
         litestar_runs = memory.ceilings if postgres else get_one.ceilings
         account_get.ceilings = list(litestar_runs)
-        if get_one.result is not None and litestar_runs:
+        if neighbours and litestar_runs:
+            customer_rps = sum(run.rps for run in neighbours) / len(neighbours)
             account_get.target = round(
-                get_one.result.rps / (sum(r.rps for r in litestar_runs) / len(litestar_runs)), 2
+                customer_rps / (sum(r.rps for r in litestar_runs) / len(litestar_runs)), 2
             )
-            account_get.notes.append("target: the ratio of GET /customer/{id} to bare Litestar in this run")
+            account_get.notes.append(
+                f"target: GET /customer/{{id}} measured just before and after it ({customer_rps:,.0f} req/s)"
+                " against bare Litestar"
+            )
         section.rows.append(self.observability_cost(seeder, ids[0], one_paths))
         section.rows.append(self.jwt_cost(seeder, ids[0], one_paths))
         return section
 
-    def account_scenarios(self, base: str, customer_ids: list[str], get_row: Ratio, page_row: Ratio) -> None:
+    def account_scenarios(
+        self,
+        base: str,
+        customer_ids: list[str],
+        get_row: Ratio,
+        page_row: Ratio,
+        customer_get: Callable[[], WrkResult],
+    ) -> list[WrkResult]:
         """TMF666: one billing account per customer of the first page, created through REST; then
-        GET /billingAccount/{id}, and the GraphQL page of 20 customers without, with, without accounts."""
+        GET /billingAccount/{id} between two runs of `customer_get` (returned: its baseline), and the
+        GraphQL page of 20 customers without, with, without accounts."""
         print(
             "  service: TMF666 billing accounts (GET by id, GraphQL page with and without accounts)",
             flush=True,
@@ -405,18 +424,22 @@ class Bench:
             account_ids = accounts.seed_accounts(base, customer_ids)
         except (checks.CheckFailed, httpx.HTTPError) as error:
             get_row.error = page_row.error = f"ERROR creating the billing accounts: {error}"
-            return
+            return []
         account_paths = self.write(
             "account.txt", [f"{accounts.ACCOUNT_PATH}/billingAccount/{i}" for i in account_ids]
         )
         check = partial(accounts.billing_account, base, account_ids[0])
+        neighbours = Ratio("GET /customer/{id}, beside the account GET", None, "")
+        attempt(neighbours, customer_get, ceiling=True)
         attempt(get_row, partial(self.checked, check, base, GET_SCRIPT, account_paths))
+        attempt(neighbours, customer_get, ceiling=True)
         url = f"{base}/graphql"
         for with_accounts in (False, True, False):
             query = accounts.PAGE_WITH if with_accounts else accounts.PAGE_WITHOUT
             body = self.write("graphql-accounts.json", [orjson.dumps({"query": query}).decode()])
             check = partial(accounts.graphql_page, base, with_accounts)
             attempt(page_row, partial(self.checked, check, url, POST_SCRIPT, body), ceiling=not with_accounts)
+        return neighbours.ceilings
 
     def observability_cost(self, seeder: Seeder, customer_id: str, one_paths: Path) -> Ratio:
         """GET /customer/{id} with metrics and request ids (the default) against the same service with
