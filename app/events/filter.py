@@ -101,8 +101,9 @@ class SubscriptionFilter:
             return False
         if self.resource is not None and name != self.resource:
             return False
-        doc = {member: value for member, value in resource.items() if member not in ("id", "href")}
-        return matches(doc, str(resource.get("id", "")), self.filter, resource_type)
+        # `id` is matched from its own argument, and `href` cannot be a criterion (it is computed): the
+        # carried resource is the document as it is.
+        return matches(resource, str(resource.get("id", "")), self.filter, resource_type)
 
     @property
     def needs_body(self) -> bool:
