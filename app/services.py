@@ -51,6 +51,10 @@ def _sqlite_insert_sql(table: str, columns: tuple[str, ...]) -> str:
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
 
 
+_SQLITE_EVENT_SQL = _sqlite_insert_sql(
+    OUTBOX_TABLE.name, ("event_id", "event_type", "customer_id", "body", "created_at")
+)
+_SQLITE_LINK_SQL = _sqlite_insert_sql(LINK_TABLE.name, ("customer_id", "account_id"))
 # SQLite stores date-times as the text its SQLAlchemy type writes: the fixed texts bind the same text.
 _SQLITE_DATETIME = CUSTOMER_TABLE.c.created_at.type.dialect_impl(sqlite.dialect()).bind_processor(
     sqlite.dialect()
@@ -64,24 +68,17 @@ def _sqlite_create(
     group-commit transaction: no statement building, no re-encoding of the document."""
     stamp = _SQLITE_DATETIME(row["created_at"])
     values = {**row, "doc": doc_json, "created_at": stamp, "updated_at": stamp}
-    columns = tuple(values)
-    customer_sql = _sqlite_insert_sql(CUSTOMER_TABLE.name, columns)
-    event_sql = _sqlite_insert_sql(OUTBOX_TABLE.name, _EVENT_COLUMNS)
+    customer_sql = _sqlite_insert_sql(CUSTOMER_TABLE.name, tuple(values))
     event_values = (*event[:4], _SQLITE_DATETIME(event[4]))
-
-    link_sql = _sqlite_insert_sql(LINK_TABLE.name, ("customer_id", "account_id"))
 
     def run(conn: Connection) -> None:
         # Driver-level text through the Connection, so tracing still sees each statement.
         conn.exec_driver_sql(customer_sql, tuple(values.values()))
         if links:
-            conn.exec_driver_sql(link_sql, [(row["id"], account) for account in links])
-        conn.exec_driver_sql(event_sql, event_values)
+            conn.exec_driver_sql(_SQLITE_LINK_SQL, [(row["id"], account) for account in links])
+        conn.exec_driver_sql(_SQLITE_EVENT_SQL, event_values)
 
     return run
-
-
-_EVENT_COLUMNS = ("event_id", "event_type", "customer_id", "body", "created_at")
 
 
 @functools.lru_cache(maxsize=8)

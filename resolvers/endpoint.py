@@ -44,7 +44,7 @@ from resolvers.graphiql import graphiql_page
 from resolvers.mutation import Mutation
 from resolvers.query import Query
 from resolvers.subscription import Subscription
-from schema.derive import resolve_member, resolve_members_directly
+from schema.derive import resolve_members_directly
 from schema.scalars import SCALAR_MAP
 
 GRAPHQL_PATH = "/graphql"
@@ -158,7 +158,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         query=merge_types("Query", (Query, AccountQuery)),
         mutation=merge_types("Mutation", (Mutation, AccountMutation)),
         subscription=merge_types("Subscription", (Subscription, AccountSubscription)),
-        config=StrawberryConfig(scalar_map=SCALAR_MAP, default_resolver=resolve_member),
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
         execution_context_class=MemberExecutionContext,
         extensions=[lambda: RequestGuard(settings.graphql_max_tokens, guard_rules, settings.observability)],
     )

@@ -27,7 +27,7 @@ from app.security.authenticator import Authenticator
 from app.security.hosts import HostPolicy
 from app.security.principal import PRINCIPAL_KEY, ResourceScopes, TooManyRequests, Unauthenticated
 from app.security.ratelimit import RateLimiter
-from rest.wire import API_PATH, JSON, error_body
+from rest.wire import API_PATH, error_body, json_response
 
 PUBLIC_PATHS = ("/health", f"{API_PATH}/docs", f"{ACCOUNT_MANAGEMENT.path}/docs", "/graphql/assets")
 READ_METHODS = frozenset({"GET", "HEAD"})
@@ -93,6 +93,7 @@ class SecurityGate:
         if self.hosts is not None and not self._host_allowed(host, forwarded if self.forwarded else None):
             await _refuse(
                 scope,
+                receive,
                 send,
                 400,
                 "BAD_REQUEST",
@@ -114,7 +115,7 @@ class SecurityGate:
             elif rule is not None:
                 principal.require(rule)
         except DomainError as error:
-            await _refuse_error(scope, send, error)
+            await _refuse_error(scope, receive, send, error)
             return
         scope[PRINCIPAL_KEY] = principal  # type: ignore[literal-required]
         await self.app(scope, receive, send)
@@ -140,31 +141,30 @@ def _client(scope: Scope) -> str:
     return str(client[0]) if client else "unknown"
 
 
-async def _refuse_error(scope: Scope, send: Send, error: DomainError) -> None:
-    extra: list[tuple[bytes, bytes]] = []
+async def _refuse_error(scope: Scope, receive: Receive, send: Send, error: DomainError) -> None:
+    extra: dict[str, str] = {}
     if isinstance(error, Unauthenticated):
-        extra.append((b"www-authenticate", b'Bearer realm="tmf629"'))
+        extra["WWW-Authenticate"] = 'Bearer realm="tmf629"'
     elif isinstance(error, TooManyRequests):
-        extra.append((b"retry-after", str(error.retry_after).encode()))
-    await _refuse(scope, send, error.status, error.code, error.reason, error.message, extra)
+        extra["Retry-After"] = str(error.retry_after)
+    await _refuse(scope, receive, send, error.status, error.code, error.reason, error.message, extra)
 
 
 async def _refuse(
     scope: Scope,
+    receive: Receive,
     send: Send,
     status: int,
     code: str,
     reason: str,
     message: str,
-    extra: list[tuple[bytes, bytes]] | None = None,
+    extra: dict[str, str] | None = None,
 ) -> None:
     if scope["type"] == "websocket":
         await send({"type": "websocket.close", "code": 1008, "reason": message[:120]})
         return
     body = orjson.dumps(error_body(status, code, reason, message))
-    headers = [(b"content-type", JSON.encode()), (b"content-length", str(len(body)).encode()), *(extra or [])]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await json_response(body, status, extra)(scope, receive, send)
 
 
 def security_middleware(

@@ -78,9 +78,10 @@ def plan(cls: type) -> Plan:
 
 def from_document(cls: type[T], doc: dict[str, Any], **given: Any) -> T:
     """The resource object of the output type `cls` from a TMF JSON object; `given` fields are set as
-    they are. Its sub-resources stay JSON objects: the schema's default resolver reads them by member
-    name (schema.derive.resolve_member), so nothing is built for what a query does not select. The object
-    is filled in directly (its class has no other initialisation): members absent from `doc` are null."""
+    they are. Its sub-resources stay JSON objects, whose fields read them by member name
+    (schema.derive.resolve_members_directly), so nothing is built for what a query does not select. The
+    object is filled in directly (its class has no other initialisation): members absent from `doc` are
+    null."""
     layout = plan(cls)
     instance = object.__new__(cls)
     values = instance.__dict__

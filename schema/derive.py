@@ -70,15 +70,6 @@ def _field(tmf: str, description: str | None, default: Any = None) -> Any:
 OUTPUT_MEMBERS: dict[str, str] = {}
 
 
-def resolve_member(source: Any, name: str) -> Any:
-    """The schema's default resolver. Sub-resources are answered from the stored JSON objects themselves
-    (schema.convert.from_document leaves them as they are): a field reads its TMF member. The resources
-    are objects of their type, read by attribute."""
-    if type(source) is dict:
-        return source.get(OUTPUT_MEMBERS.get(name, name))
-    return getattr(source, name)
-
-
 def _member_resolver(python: str, tmf: str) -> Any:
     def resolve(source: Any, info: Any) -> Any:
         if type(source) is dict:
@@ -91,7 +82,9 @@ def _member_resolver(python: str, tmf: str) -> Any:
 
 def resolve_members_directly(schema: Any) -> None:
     """Give every plain field of a built schema (a member: no resolver, no extension) GraphQL's own resolve
-    function doing what `resolve_member` does, in one call where Strawberry makes three per field."""
+    function, in one call where Strawberry makes three per field. Sub-resources are answered from the
+    stored JSON objects themselves (schema.convert.from_document leaves them as they are): a field reads
+    its TMF member. Resources are objects of their type, read by attribute."""
     backref = "strawberry-definition"
     for graphql_type in schema._schema.type_map.values():
         if not isinstance(graphql_type, GraphQLObjectType):
