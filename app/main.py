@@ -25,7 +25,7 @@ from app.store.factory import create_store
 from resolvers.account_loader import AccountDoor
 from resolvers.endpoint import graphql_controller
 from resolvers.graphiql import graphiql_assets
-from rest.auth import secured, security_middleware
+from rest.auth import HostCheck, secured, security_middleware
 from rest.customer import customer_router
 from rest.deadletter import DeadLetterController
 from rest.docs import DOCS_PATH, SwaggerUI
@@ -34,7 +34,7 @@ from rest.health import HEALTH_HANDLERS
 from rest.hub import HubController
 from rest.listener import listener_router
 from rest.metrics import gauge_refresher, metrics
-from rest.middleware import observe
+from rest.middleware import install as install_edge
 from rest.openapi import install as install_openapi
 from rest.openapi_account import account_docs_router
 from rest.resource import hub_router, resource_router
@@ -66,9 +66,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
     tracing = tracing_plugin(store)  # None unless OTEL_EXPORTER_OTLP_ENDPOINT is set
     authenticator = Authenticator(settings, store)
     # Hrefs built from the request carry its Host to every event subscriber: serve listed hosts only.
-    hosts = None if settings.public_url else HostPolicy(settings.allowed_hosts)
+    hosts = (
+        None
+        if settings.public_url
+        else HostCheck(HostPolicy(settings.allowed_hosts), settings.trust_forwarded_headers)
+    )
     limiter = RateLimiter(settings.rate_limit) if settings.rate_limit else None
-    gate = security_middleware(authenticator, hosts, limiter, settings.trust_forwarded_headers)
+    gate = security_middleware(authenticator, limiter)
 
     async def close_store() -> None:
         await store.dispose()
@@ -122,9 +126,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         logging_config=None,
         debug=False,
     )
-    if settings.observability:
-        # Outermost: every response gets its X-Request-ID and is counted, routed or not (rest.middleware).
-        app.asgi_handler = observe(app.asgi_handler)
+    # Outermost, routed or not: the Host check, each response's X-Request-ID and metrics (rest.middleware).
+    install_edge(app, hosts, settings.observability)
     install_openapi(app, settings)  # the document built from the model; OPTIONS answering each path's methods
     app.state.settings = settings
     app.state.store = store

@@ -1,7 +1,8 @@
-"""The security gate of every HTTP request, as one ASGI middleware (app.security does the checking).
+"""The security of every HTTP request (app.security does the checking).
 
-In order: the Host header (when hrefs come from it), the credential (401 + `WWW-Authenticate: Bearer`),
-the rate (429 + `Retry-After`), then the scope the route needs (403).
+The Host header, when hrefs come from it, is checked first, by the edge (rest.middleware, with
+`HostCheck`): 400. Then the gate, one ASGI middleware after routing: the credential (401 +
+`WWW-Authenticate: Bearer`), the rate (429 + `Retry-After`), then the scope the route needs (403).
 
 A route says which scope it needs in its `opt` (`secured()` sets it on a router): `{"scope": CUSTOMER}`, a
 `ResourceScopes`, asks for `customer:read` on GET/HEAD and `customer:write` on other methods; `{"scope":
@@ -9,7 +10,7 @@ A route says which scope it needs in its `opt` (`secured()` sets it on a router)
 no particular scope: GraphQL, whose fields check their own. Open to all: the health checks, the
 OpenAPI documentation of both APIs (the TMF specifications are public), the GraphiQL page and its
 assets (static pages; a person enters the credential in GraphiQL's Headers tab), and CORS preflights
-(OPTIONS, which carry no credential). Websockets pass the Host check here and authenticate in their
+(OPTIONS, which carry no credential). Websockets pass the Host check and authenticate in their
 `connection_init` (resolvers/auth.py).
 """
 
@@ -56,54 +57,56 @@ def _is_public(scope: Scope) -> bool:
     )
 
 
+class HostCheck:
+    """The Host header (and X-Forwarded-Host, when trusted) against the served hosts; allowed values are
+    remembered, so a request costs one set lookup. Run by the edge (rest.middleware), before routing."""
+
+    def __init__(self, hosts: HostPolicy, forwarded: bool) -> None:
+        self.hosts = hosts
+        self.forwarded = forwarded
+        self._good_hosts: set[bytes] = set()
+
+    def allows(self, host: bytes | None, forwarded: bytes | None) -> bool:
+        if host is None:
+            return False
+        if host not in self._good_hosts:
+            if not self.hosts.allows(host.decode("latin-1")):
+                return False
+            if len(self._good_hosts) < MAX_REMEMBERED_HOSTS:
+                self._good_hosts.add(host)
+        if forwarded is None or not self.forwarded:
+            return True
+        return self.hosts.allows(forwarded.decode("latin-1").split(",")[0])
+
+
+async def refuse_host(scope: Scope, receive: Receive, send: Send) -> None:
+    await _refuse(
+        scope,
+        receive,
+        send,
+        400,
+        "BAD_REQUEST",
+        "Bad request",
+        "The Host header names a host this service does not serve (TMF629_ALLOWED_HOSTS)",
+    )
+
+
 class SecurityGate:
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        authenticator: Authenticator,
-        hosts: HostPolicy | None,
-        limiter: RateLimiter | None,
-        forwarded: bool,
-    ) -> None:
+    def __init__(self, app: ASGIApp, *, authenticator: Authenticator, limiter: RateLimiter | None) -> None:
         self.app = app
         self.authenticator = authenticator
-        self.hosts = hosts
         self.limiter = limiter
-        self.forwarded = forwarded
-        # Only the Host check to do: authentication is off and there is no rate limit.
-        self.hosts_only = not authenticator.enabled and limiter is None
-        self._good_hosts: set[bytes] = set()  # Host values already allowed: one set lookup per request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kind = scope["type"]
-        if kind != "http" and kind != "websocket":
+        if scope["type"] != "http" or _is_public(scope):
             await self.app(scope, receive, send)
             return
-        host = authorization = api_key = forwarded = None
+        authorization = api_key = None
         for name, value in scope["headers"]:
-            if name == b"host":
-                host = value
-            elif name == b"authorization":
+            if name == b"authorization":
                 authorization = value
             elif name == b"x-api-key":
                 api_key = value
-            elif name == b"x-forwarded-host":
-                forwarded = value
-        if self.hosts is not None and not self._host_allowed(host, forwarded if self.forwarded else None):
-            await _refuse(
-                scope,
-                receive,
-                send,
-                400,
-                "BAD_REQUEST",
-                "Bad request",
-                "The Host header names a host this service does not serve (TMF629_ALLOWED_HOSTS)",
-            )
-            return
-        if self.hosts_only or kind == "websocket" or _is_public(scope):
-            await self.app(scope, receive, send)
-            return
         rule = scope["route_handler"].opt.get("scope")
         try:
             principal = await self.authenticator.authenticate(_text(authorization), _text(api_key))
@@ -119,17 +122,6 @@ class SecurityGate:
             return
         scope[PRINCIPAL_KEY] = principal  # type: ignore[literal-required]
         await self.app(scope, receive, send)
-
-    def _host_allowed(self, host: bytes | None, forwarded: bytes | None) -> bool:
-        assert self.hosts is not None
-        if host is None:
-            return False
-        if host not in self._good_hosts:
-            if not self.hosts.allows(host.decode("latin-1")):
-                return False
-            if len(self._good_hosts) < MAX_REMEMBERED_HOSTS:
-                self._good_hosts.add(host)
-        return forwarded is None or self.hosts.allows(forwarded.decode("latin-1").split(",")[0])
 
 
 def _text(value: bytes | None) -> str | None:
@@ -167,17 +159,13 @@ async def _refuse(
     await json_response(body, status, extra)(scope, receive, send)
 
 
-def security_middleware(
-    authenticator: Authenticator, hosts: HostPolicy | None, limiter: RateLimiter | None, forwarded: bool
-) -> Any:
+def security_middleware(authenticator: Authenticator, limiter: RateLimiter | None) -> Any:
     """The Litestar middleware factory, or None when there is nothing to check (auth off, no rate
-    limit, hrefs from TMF629_PUBLIC_URL): then requests pay nothing."""
-    if not authenticator.enabled and hosts is None and limiter is None:
+    limit): then requests pay nothing here."""
+    if not authenticator.enabled and limiter is None:
         return None
 
     def factory(app: ASGIApp) -> ASGIApp:
-        return SecurityGate(
-            app, authenticator=authenticator, hosts=hosts, limiter=limiter, forwarded=forwarded
-        )
+        return SecurityGate(app, authenticator=authenticator, limiter=limiter)
 
     return factory

@@ -1,8 +1,12 @@
-"""The outermost ASGI layer: X-Request-ID and request metrics for every HTTP response, routed or not.
+"""The outermost ASGI layer, one per request: the Host check, X-Request-ID and request metrics.
 
 It wraps the app's whole handler (outside routing, CORS and the exception handlers), so a 404 for an
 unknown path gets its request id too; the route template is read from the scope after routing (an
-unmatched path counts as `unmatched`, so clients cannot grow the label set).
+unmatched path counts as `unmatched`, so clients cannot grow the label set). The Host check (when hrefs
+come from the request, rest.auth.HostCheck) is done here, in the same pass over the headers, rather than
+by a layer of its own after routing: a request with a host this service does not serve is refused before
+anything else runs. Authentication, rate limits and scopes stay in rest.auth's gate, which needs the
+route.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.observability import REQUEST_ID, observe_request
+from rest.auth import HostCheck, refuse_host
 
 HEADER = b"x-request-id"
 MAX_ID_LENGTH = 128
@@ -29,32 +34,50 @@ def _new_id() -> str:
     return f"{_PREFIX}{next(_counter):010x}"
 
 
-def _given_id(headers: Any) -> str | None:
+def _sane(value: bytes) -> str | None:
     """The client's X-Request-ID when it is a sane token (printable ASCII, no spaces, not too long)."""
-    for name, value in headers:
-        if name == HEADER:
-            if 0 < len(value) <= MAX_ID_LENGTH and value.isascii():
-                text: str = value.decode()
-                if text.isprintable() and " " not in text:
-                    return text
-            return None
+    if 0 < len(value) <= MAX_ID_LENGTH and value.isascii():
+        text: str = value.decode()
+        if text.isprintable() and " " not in text:
+            return text
     return None
 
 
-def observe(app: ASGIApp) -> ASGIApp:
-    async def observed(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            request_id = _given_id(scope["headers"]) or _new_id()
-            token = REQUEST_ID.set(request_id)
-            try:
+def edge(app: ASGIApp, hosts: HostCheck | None, observe: bool) -> ASGIApp:
+    """`app` behind the edge's checks: the Host check when `hosts`, request ids and metrics when `observe`."""
+
+    async def edged(scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await app(scope, receive, send)
+            return
+        host = given = forwarded = None
+        for name, value in scope["headers"]:
+            if name == b"host":
+                host = value
+            elif name == HEADER:
+                given = value
+            elif name == b"x-forwarded-host":
+                forwarded = value
+        refused = hosts is not None and not hosts.allows(host, forwarded)
+        if not observe:
+            if refused:
+                await refuse_host(scope, receive, send)
+            else:
                 await app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = _sane(given) if given is not None else None
+        if request_id is None:
+            request_id = _new_id()
+        token = REQUEST_ID.set(request_id)
+        if kind != "http":
+            try:
+                await (refuse_host if refused else app)(scope, receive, send)
             finally:
                 REQUEST_ID.reset(token)
             return
-        started = time.perf_counter()
-        request_id = _given_id(scope["headers"]) or _new_id()
         header = (HEADER, request_id.encode())
-        token = REQUEST_ID.set(request_id)
         status = 500
 
         async def send_with_id(message: Message) -> None:
@@ -69,7 +92,7 @@ def observe(app: ASGIApp) -> ASGIApp:
             await send(message)
 
         try:
-            await app(scope, receive, send_with_id)
+            await (refuse_host if refused else app)(scope, receive, send_with_id)
         finally:
             REQUEST_ID.reset(token)
             observe_request(
@@ -79,4 +102,10 @@ def observe(app: ASGIApp) -> ASGIApp:
                 time.perf_counter() - started,
             )
 
-    return observed
+    return edged
+
+
+def install(app: Any, hosts: HostCheck | None, observe: bool) -> None:
+    """Put the edge around `app`'s handler, when it has anything to do."""
+    if hosts is not None or observe:
+        app.asgi_handler = edge(app.asgi_handler, hosts, observe)
