@@ -62,21 +62,34 @@ _SQLITE_DATETIME = CUSTOMER_TABLE.c.created_at.type.dialect_impl(sqlite.dialect(
 
 
 def _sqlite_create(
-    row: dict[str, Any], doc_json: str, links: list[str], event: tuple[str, str, str, str, datetime]
+    row: dict[str, Any],
+    doc_json: str,
+    links: list[str],
+    event: tuple[str, str, str, str, datetime],
+    traced: bool,
 ) -> Any:
     """SQLite: the unit of work creating one customer, as fixed texts run inside the writer's
-    group-commit transaction: no statement building, no re-encoding of the document."""
+    group-commit transaction: no statement building, no re-encoding of the document. The texts go
+    straight to the driver (SQLAlchemy's execution of a text costs several times SQLite's insert, on the
+    writer thread, holding the GIL), or through the Connection when tracing wants to see them."""
     stamp = _SQLITE_DATETIME(row["created_at"])
     values = {**row, "doc": doc_json, "created_at": stamp, "updated_at": stamp}
     customer_sql = _sqlite_insert_sql(CUSTOMER_TABLE.name, tuple(values))
     event_values = (*event[:4], _SQLITE_DATETIME(event[4]))
+    link_values = [(row["id"], account) for account in links]
 
     def run(conn: Connection) -> None:
-        # Driver-level text through the Connection, so tracing still sees each statement.
-        conn.exec_driver_sql(customer_sql, tuple(values.values()))
+        if traced:
+            conn.exec_driver_sql(customer_sql, tuple(values.values()))
+            if links:
+                conn.exec_driver_sql(_SQLITE_LINK_SQL, link_values)
+            conn.exec_driver_sql(_SQLITE_EVENT_SQL, event_values)
+            return
+        raw = conn.connection.driver_connection
+        raw.execute(customer_sql, tuple(values.values()))
         if links:
-            conn.exec_driver_sql(_SQLITE_LINK_SQL, [(row["id"], account) for account in links])
-        conn.exec_driver_sql(_SQLITE_EVENT_SQL, event_values)
+            raw.executemany(_SQLITE_LINK_SQL, link_values)
+        raw.execute(_SQLITE_EVENT_SQL, event_values)
 
     return run
 
@@ -245,6 +258,13 @@ class CustomerPage:
     total: int
     offset: int
     limit: int
+    # The page as REST JSON, one item each, when `list` was given the hrefs' base and the database wrote
+    # them (SQLite, queries on indexed columns); `records` is then empty.
+    wire: list[bytes] | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self.wire if self.wire is not None else self.records)
 
 
 @dataclass
@@ -285,12 +305,13 @@ class CustomerService:
 
         return await self.store.read(run)
 
-    async def list(self, query: CustomerQuery) -> CustomerPage:
-        """One page of the customers matching the query and their total: at most two statements."""
+    async def list(self, query: CustomerQuery, href_base: str | None = None) -> CustomerPage:
+        """One page of the customers matching the query and their total: at most two statements. With
+        `href_base`, the page may come as wire JSON (`CustomerPage.wire`)."""
         dialect = self.store.dialect
         plain = plain_query(query, dialect)
         if plain is not None:
-            return await self._list_plain(query, plain)
+            return await self._list_plain(query, plain, href_base)
         condition = where_clause(query.filter, dialect) if query.filter is not None else None
 
         def run(conn: Connection) -> CustomerPage:
@@ -312,7 +333,9 @@ class CustomerService:
 
         return await self.store.read(run)
 
-    async def _list_plain(self, query: CustomerQuery, plain: PlainQuery) -> CustomerPage:
+    async def _list_plain(
+        self, query: CustomerQuery, plain: PlainQuery, href_base: str | None
+    ) -> CustomerPage:
         if plain.counted_sql is not None:  # PostgreSQL: the page and its total in one round trip
             rows = await self.store.fetch_all(plain.counted_sql, plain.counted_params)
             records = [CustomerRecord(row[1], row[2], row[3], row[0]) for row in rows]
@@ -323,13 +346,20 @@ class CustomerService:
             else:  # past the end, or no row asked for: the count alone
                 total = await self.store.fetch_count(plain.count_sql, plain.count_params)
             return CustomerPage(records, total, query.offset, query.limit)
-        rows = await self.store.fetch_all(plain.rows_sql, plain.rows_params)
-        records = [CustomerRecord(row[1], row[2], row[3], row[0]) for row in rows]
-        if len(records) < query.limit and (records or query.offset == 0):
-            total = query.offset + len(records)
+        wire = None
+        if href_base is not None and plain.wire_sql is not None:
+            params = (customer_href(href_base, ""), *plain.rows_params)
+            wire = [row[0] for row in await self.store.fetch_all(plain.wire_sql, params)]
+            records = []
+        else:
+            rows = await self.store.fetch_all(plain.rows_sql, plain.rows_params)
+            records = [CustomerRecord(row[1], row[2], row[3], row[0]) for row in rows]
+        found = len(wire if wire is not None else records)
+        if found < query.limit and (found or query.offset == 0):
+            total = query.offset + found
         else:
             total = await self.store.fetch_count(plain.count_sql, plain.count_params)
-        return CustomerPage(records, total, query.offset, query.limit)
+        return CustomerPage(records, total, query.offset, query.limit, wire)
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -348,7 +378,7 @@ class CustomerService:
             if self.on_commit is not None:
                 self.on_commit()
         else:  # SQLite: its writer thread group-commits (app.store.sqlite)
-            await self._write(_sqlite_create(values, record.doc_json, links, event_row))
+            await self._write(_sqlite_create(values, record.doc_json, links, event_row, self.store.traced))
         return record
 
     async def create_many(self, bodies: Sequence[Any]) -> list[str]:

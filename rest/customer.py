@@ -60,11 +60,18 @@ def customer_router(service: CustomerService) -> Router:
         query = parse_rest_query(
             query_params(request), default_limit=settings.default_limit, max_limit=settings.max_limit
         )
-        page = await service.list(query)
         base = api_base(request)
-        body = b"[" + b",".join(customer_bytes(r, base, query) for r in page.records) + b"]"
+        # Without a projection the database may write the items as they go on the wire.
+        page = await service.list(query, base if query.fields is None else None)
+        items = page.wire if page.wire is not None else [customer_bytes(r, base, query) for r in page.records]
         return page_response(
-            request, f"{base}/customer", body, len(page.records), page.total, page.offset, page.limit
+            request,
+            f"{base}/customer",
+            b"[" + b",".join(items) + b"]",
+            page.count,
+            page.total,
+            page.offset,
+            page.limit,
         )
 
     @get("/{customer_id:str}", operation_id="retrieveCustomer", summary="Retrieve a Customer by id")

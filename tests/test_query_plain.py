@@ -11,6 +11,7 @@ from app.query.model import COLUMNS, And, CustomerQuery, Filter, Or, SortKey, cr
 from app.query.plain import plain_query
 from app.services import CustomerService
 from app.store.base import Store
+from rest.customer import customer_bytes
 from tests.test_query import insert_customers, oracle_page
 from tests.test_query_random import OPS, random_customer, random_value
 
@@ -54,6 +55,14 @@ async def test_plain_path_agrees_with_the_evaluator(store: Store, seed: int) -> 
         assert plain_query(query, store.dialect) is not None, query
         page = await service.list(query)
         assert ([r.id for r in page.records], page.total) == oracle_page(rows, query), query
+        # Given the hrefs' base, SQLite writes the items itself: the same bytes the REST edge would splice.
+        wired = await service.list(query, "http://h.example/api")
+        assert (wired.total, wired.count, wired.offset) == (page.total, page.count, page.offset)
+        if store.dialect == "sqlite":
+            assert wired.records == [] and wired.wire is not None
+            assert wired.wire == [customer_bytes(r, "http://h.example/api") for r in page.records], query
+        else:
+            assert wired.wire is None and [r.id for r in wired.records] == [r.id for r in page.records]
 
 
 def test_only_indexed_and_only_conjunctions_take_the_plain_path() -> None:
@@ -92,7 +101,10 @@ async def test_indexed_filters_use_their_index(store: Store) -> None:
     for params, index in cases:
         plain = plain_query(parse_rest_query(params, default_limit=20, max_limit=20), store.dialect)
         assert plain is not None
-        for sql, values in ((plain.rows_sql, plain.rows_params), (plain.count_sql, plain.count_params)):
+        statements = [(plain.rows_sql, plain.rows_params), (plain.count_sql, plain.count_params)]
+        if plain.wire_sql is not None:
+            statements.append((plain.wire_sql, ("http://h/customer/", *plain.rows_params)))
+        for sql, values in statements:
             if store.dialect == "sqlite":
                 rows = await store.fetch_all(f"EXPLAIN QUERY PLAN {sql}", values)
                 plan = " ".join(str(row[-1]) for row in rows)

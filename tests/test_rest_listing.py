@@ -8,6 +8,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from app.urls import API_PATH
 from tests.conftest import LiveServer
 from tests.test_rest_customer import MOON, assert_tmf_error, create
 
@@ -117,3 +118,34 @@ async def test_extreme_paging_and_instants(client: httpx.AsyncClient) -> None:
         assert_tmf_error(await client.get("/customer", params={"validFor.startDateTime.gt": instant}), 400)
         body = {**MOON, "validFor": {"startDateTime": instant}}
         assert_tmf_error(await client.post("/customer", json=body), 400, "validFor.startDateTime")
+
+
+async def test_page_items_are_the_customers_own_answers(client: httpx.AsyncClient) -> None:
+    """A page's items are byte for byte what GET /customer/{id} answers for each (on SQLite the database
+    writes them for indexed queries, elsewhere they are spliced in Python), with text that needs escaping
+    or is not ASCII, whatever the Host the hrefs come from."""
+    names = ['Zoë "the" \\ client', "東京 株式会社", "tab\there \u2028 line", "plain"]
+    for index, name in enumerate(names):
+        medium = {"mediumType": "email", "characteristic": {"emailAddress": f"{index}@example.org"}}
+        status = "Approved" if index % 2 else "Pending"
+        await create(client, {**MOON, "name": name, "status": status, "contactMedium": [medium]})
+    for params in (
+        {},  # no filter, indexed order
+        {"status": "Pending"},  # an indexed column: the database writes the items on SQLite
+        {"status": "Approved", "limit": 1, "offset": 1},
+        {"name": names[1]},
+        {"contactMedium.mediumType": "email"},  # not indexed: spliced in Python
+        {"sort": "-name"},
+    ):
+        for host in ("localhost", "127.0.0.1:9"):
+            page = await client.get("/customer", params=params, headers={"Host": host})
+            assert page.status_code in (200, 206), page.text
+            items = page.json()
+            assert items, params
+            bodies = []
+            for item in items:
+                own = await client.get(f"/customer/{item['id']}", headers={"Host": host})
+                assert item == own.json()
+                assert item["href"] == f"http://{host}{API_PATH}/customer/{item['id']}"
+                bodies.append(own.content)
+            assert page.content == b"[" + b",".join(bodies) + b"]", params

@@ -18,12 +18,19 @@ from app.query.sql import NOT_NULL
 
 _SQL_OPS = {"eq": "=", "ne": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 _DOC = {"sqlite": "doc", "postgresql": "doc::text"}
+# SQLite: each row of a page as the REST answer writes it, made by the database from the stored text (the
+# first parameter is the hrefs' prefix): `{"id":..,"href":..,` then the document after its `{`, as bytes.
+_WIRE = (
+    """CAST('{"id":' || json_quote(id) || ',"href":' || json_quote(? || id) || ','"""
+    " || substr(doc, 2) AS BLOB)"
+)
 
 
 @dataclass(frozen=True)
 class PlainQuery:
     """The page and count statements of a query, with `?` placeholders, and their parameters; on
-    PostgreSQL also the page with its total as a fifth column, in one statement (`counted_sql`)."""
+    PostgreSQL also the page with its total as a fifth column, in one statement (`counted_sql`); on
+    SQLite also the page as wire JSON, one column (`wire_sql`, the hrefs' prefix, then `rows_params`)."""
 
     rows_sql: str
     rows_params: tuple[Any, ...]
@@ -31,6 +38,7 @@ class PlainQuery:
     count_params: tuple[Any, ...]
     counted_sql: str | None = None
     counted_params: tuple[Any, ...] = ()
+    wire_sql: str | None = None
 
 
 def plain_query(query: CustomerQuery, dialect: str) -> PlainQuery | None:
@@ -52,17 +60,19 @@ def plain_query(query: CustomerQuery, dialect: str) -> PlainQuery | None:
         params.extend(values)
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     order = ", ".join([*(_order_term(key) for key in query.sort), "seq"])
-    rows_sql = (
-        f"SELECT seq, id, version, {_DOC[dialect]} FROM customer{where} ORDER BY {order} LIMIT ? OFFSET ?"
-    )
+    page = f" FROM customer{where} ORDER BY {order} LIMIT ? OFFSET ?"
+    rows_sql = f"SELECT seq, id, version, {_DOC[dialect]}{page}"
     count_sql = f"SELECT count(*) FROM customer{where}"
     page_params = (*params, query.limit, query.offset)
-    counted_sql = None
-    if dialect == "postgresql":
+    counted_sql = wire_sql = None
+    if dialect == "sqlite":
+        wire_sql = f"SELECT {_WIRE}{page}"
+    else:
         # One round trip, one snapshot: the count is a scalar subquery of the same statement (an InitPlan,
         # run once), so the total is counted in the very snapshot the page was cut from.
         counted_sql = rows_sql.replace(" FROM customer", f", ({count_sql}) FROM customer", 1)
-    return PlainQuery(rows_sql, page_params, count_sql, tuple(params), counted_sql, (*params, *page_params))
+    counted_params = (*params, *page_params)
+    return PlainQuery(rows_sql, page_params, count_sql, tuple(params), counted_sql, counted_params, wire_sql)
 
 
 def _criteria(query: CustomerQuery) -> list[Criterion] | None:
