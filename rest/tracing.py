@@ -35,4 +35,5 @@ def tracing_plugin(store: Store) -> Any | None:
     if not instrumentor.is_instrumented_by_opentelemetry:
         # Its declared range stops below SQLAlchemy 2.1; the event hooks it uses are unchanged there.
         instrumentor.instrument(engines=store.sql_engines(), tracer_provider=provider, skip_dep_check=True)
+    store.traced = True
     return OpenTelemetryPlugin(OpenTelemetryConfig(tracer_provider=provider))

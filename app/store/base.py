@@ -102,6 +102,10 @@ class Store:
         """The synchronous SQLAlchemy engines statements run on (for tracing instrumentation)."""
         raise NotImplementedError
 
+    # Set when tracing instruments sql_engines() (rest.tracing): writes that otherwise hand their fixed
+    # texts straight to the driver then go through SQLAlchemy's execution, which the spans hook into.
+    traced = False
+
 
 def create_migration_engine(settings: Settings) -> AsyncEngine:
     return create_async_engine(async_url(settings.database_url), poolclass=NullPool)
