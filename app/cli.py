@@ -54,6 +54,8 @@ def _serve(settings: Settings) -> None:
         access_log=settings.access_log,
         log_level=settings.log_level,
         server_header=False,
+        # X-Forwarded-* trusted as the settings say (as the hrefs are), not whenever the client is local.
+        proxy_headers=settings.trust_forwarded_headers,
         log_config=log_config(settings),
         # SIGTERM: stop accepting, let requests in flight finish (this long at most), then the shutdown
         # hooks hand the dispatcher's claims back to the other replicas.

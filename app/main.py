@@ -126,9 +126,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         logging_config=None,
         debug=False,
     )
-    # Outermost, routed or not: the Host check, each response's X-Request-ID and metrics (rest.middleware).
+    install_openapi(app, settings)  # the document built from the model
+    # Outermost, routed or not: the Host check, each response's X-Request-ID and metrics, OPTIONS' Allow.
     install_edge(app, hosts, settings.observability)
-    install_openapi(app, settings)  # the document built from the model; OPTIONS answering each path's methods
     app.state.settings = settings
     app.state.store = store
     app.state.customer_service = customer_service

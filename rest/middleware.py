@@ -1,4 +1,4 @@
-"""The outermost ASGI layer, one per request: the Host check, X-Request-ID and request metrics.
+"""The outermost ASGI layer, one per request: the Host check, X-Request-ID, request metrics, OPTIONS' Allow.
 
 It wraps the app's whole handler (outside routing, CORS and the exception handlers), so a 404 for an
 unknown path gets its request id too; the route template is read from the scope after routing (an
@@ -7,6 +7,10 @@ come from the request, rest.auth.HostCheck) is done here, in the same pass over 
 by a layer of its own after routing: a request with a host this service does not serve is refused before
 anything else runs. Authentication, rate limits and scopes stay in rest.auth's gate, which needs the
 route.
+
+Litestar's own OPTIONS handler of a path is made with the path's first handler and keeps answering that
+handler's methods only (`Allow: OPTIONS, POST` on /customer): the edge sets the header of an OPTIONS
+answer again, from the final routes; other requests pay one method comparison for it.
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ from __future__ import annotations
 import itertools
 import os
 import time
-from typing import Any
 
+from litestar import Litestar
+from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.observability import REQUEST_ID, observe_request
@@ -43,14 +48,38 @@ def _sane(value: bytes) -> str | None:
     return None
 
 
-def edge(app: ASGIApp, hosts: HostCheck | None, observe: bool) -> ASGIApp:
-    """`app` behind the edge's checks: the Host check when `hosts`, request ids and metrics when `observe`."""
+def allowed_methods(app: Litestar) -> dict[str, str]:
+    """The Allow header of each route: exactly the methods the path has."""
+    return {
+        route.path_format: ", ".join(sorted(route.methods))
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+    }
+
+
+def _allowing(scope: Scope, send: Send, allow: dict[str, bytes]) -> Send:
+    async def send_allow(message: Message) -> None:
+        # The router has set the matched route's template in the scope by the time it answers.
+        value = allow.get(scope.get("path_template", ""))  # type: ignore[arg-type]
+        if message["type"] == "http.response.start" and message["status"] == 204 and value:
+            headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
+            message["headers"] = [*headers, (b"allow", value)]
+        await send(message)
+
+    return send_allow
+
+
+def edge(app: ASGIApp, hosts: HostCheck | None, observe: bool, allow: dict[str, bytes]) -> ASGIApp:
+    """`app` behind the edge: the Host check when `hosts`, request ids and metrics when `observe`, and
+    OPTIONS answers' Allow from `allow` (route template: header value)."""
 
     async def edged(scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "lifespan":
             await app(scope, receive, send)
             return
+        if kind == "http" and scope["method"] == "OPTIONS":
+            send = _allowing(scope, send, allow)
         host = given = forwarded = None
         for name, value in scope["headers"]:
             if name == b"host":
@@ -105,7 +134,7 @@ def edge(app: ASGIApp, hosts: HostCheck | None, observe: bool) -> ASGIApp:
     return edged
 
 
-def install(app: Any, hosts: HostCheck | None, observe: bool) -> None:
-    """Put the edge around `app`'s handler, when it has anything to do."""
-    if hosts is not None or observe:
-        app.asgi_handler = edge(app.asgi_handler, hosts, observe)
+def install(app: Litestar, hosts: HostCheck | None, observe: bool) -> None:
+    """Put the edge around `app`'s handler, once every route is registered."""
+    allow = {template: value.encode() for template, value in allowed_methods(app).items()}
+    app.asgi_handler = edge(app.asgi_handler, hosts, observe, allow)

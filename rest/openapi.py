@@ -1,4 +1,4 @@
-"""The REST OpenAPI document (OpenAPI 3.1), built from the model and the app's routes, and OPTIONS.
+"""The REST OpenAPI document (OpenAPI 3.1), built from the model and the app's routes.
 
 * Component schemas come from the TmfModel classes: the resource, its create variant and sub-resources
   (app.domain.customer, app.domain.resource), `Error` (app.domain.errors), `EventSubscription(Input)` and
@@ -12,7 +12,8 @@
   outside the API base (`/health`, `/metrics`, `/graphql`) are left out: they are not TMF629, and GraphQL
   describes itself.
 * `install(app)` makes the app serve this document at `{API_PATH}/docs/openapi.json` (and to every
-  OpenAPI render plugin, such as the Swagger UI page), and makes OPTIONS answer the methods of each path.
+  OpenAPI render plugin, such as the Swagger UI page). OPTIONS answers list each path's methods from the
+  same routes (rest.middleware).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from typing import Any
 
 from litestar import Litestar
 from litestar.routes import HTTPRoute
-from litestar.types import Message, Receive, Scope, Send
 from pydantic.json_schema import models_json_schema
 
 from app.domain.catalogue import Arr, Kind, Obj
@@ -571,42 +571,9 @@ def build_document(
     return document
 
 
-def allowed_methods(app: Litestar) -> dict[str, str]:
-    """The Allow header of each route: exactly the methods the path has."""
-    return {
-        route.path_format: ", ".join(sorted(route.methods))
-        for route in app.routes
-        if isinstance(route, HTTPRoute)
-    }
-
-
 def install(app: Litestar, settings: Settings | None = None) -> None:
-    """Serve `build_document(app, settings)` as the app's OpenAPI document, and fix OPTIONS' Allow header.
-
-    Litestar's own OPTIONS handler of a path is made with the path's first handler and keeps answering
-    that handler's methods only (`Allow: OPTIONS, POST` on /customer): the header of an OPTIONS answer
-    is set again here, from the final routes, by a wrapper of the app's ASGI handler that lets every
-    other request through untouched (no `before_send` hook, which would cost every request)."""
+    """Serve `build_document(app, settings)` as the app's OpenAPI document."""
     from litestar._openapi.plugin import OpenAPIPlugin  # the document is the plugin's to serve
 
     plugin = app.plugins.get(OpenAPIPlugin)
     plugin._openapi_schema = build_document(app, settings)  # noqa: SLF001 - what every render plugin is given
-    allow = {template: value.encode() for template, value in allowed_methods(app).items()}
-    inner = app.asgi_handler
-
-    async def handle(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope.get("method") != "OPTIONS":  # every other request passes at the cost of one call
-            await inner(scope, receive, send)
-            return
-
-        async def send_allow(message: Message) -> None:
-            # The router has set the matched route's template in the scope by the time it answers.
-            value = allow.get(scope.get("path_template", ""))  # type: ignore[arg-type]
-            if message["type"] == "http.response.start" and message["status"] == 204 and value:
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
-                message["headers"] = [*headers, (b"allow", value)]
-            await send(message)
-
-        await inner(scope, receive, send_allow)
-
-    app.asgi_handler = handle

@@ -20,7 +20,7 @@ from app.security.ratelimit import RateLimiter, parse_rate
 from app.settings import Settings
 from app.store.base import Store
 from tests.conftest import LiveServer
-from tests.support.process import ROOT, free_port
+from tests.support.process import ROOT, ServerProcess, free_port
 
 MOON = {"name": "Moon", "engagedParty": {"id": "500", "@referredType": "Organization"}}
 
@@ -122,6 +122,23 @@ async def test_forwarded_hosts_are_checked_when_trusted(make_server: Callable[..
     async with httpx.AsyncClient(base_url=server.api) as http:
         assert (await http.get("/customer", headers={"X-Forwarded-Host": "evil.example"})).status_code == 400
         assert (await http.get("/customer", headers={"X-Forwarded-Host": "localhost"})).status_code == 200
+
+
+async def test_untrusted_forwarded_headers_change_nothing(tmp_path: Path) -> None:
+    """`tmf629 serve` trusts X-Forwarded-* only with TMF629_TRUST_FORWARDED_HEADERS, even from a local
+    client (uvicorn alone would take a local proxy's X-Forwarded-Proto for the request's scheme)."""
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"}
+    for trusted, scheme in (("false", "http"), ("true", "https")):
+        server = ServerProcess(
+            f"sqlite+aiosqlite:///{tmp_path / f'{trusted}.db'}", TMF629_TRUST_FORWARDED_HEADERS=trusted
+        ).start(timeout=60)
+        try:
+            async with httpx.AsyncClient(base_url=server.api, timeout=10) as http:
+                created = await http.post("/customer", json=MOON, headers=forwarded)
+            assert created.status_code == 201, created.text
+            assert created.json()["href"].startswith(f"{scheme}://127.0.0.1:{server.port}/"), trusted
+        finally:
+            server.stop()
 
 
 async def preflight(server: LiveServer, origin: str) -> httpx.Response:
