@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from alembic import command
 from sqlalchemy import Connection, Select, func, select, text
 
 from app.domain.tmf666 import ACCOUNT_MANAGEMENT
@@ -26,10 +27,10 @@ from app.query.sql import ACCOUNT_FILTER_TYPE, ACCOUNT_TABLE, order_by, where_cl
 from app.settings import Settings
 from app.store.base import Store
 from app.store.factory import create_store
-from app.store.migrate import upgrade
+from app.store.migrate import alembic_config, upgrade
 from app.store.tables import Customer
 from tests.conftest import LiveServer
-from tests.test_query import insert_customers
+from tests.test_query import insert_customers, row_values
 from tests.test_rest_patch import JSON_PATCH, MERGE, patch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -255,6 +256,54 @@ async def test_the_migration_indexes_the_customers_already_stored(tmp_path: Path
         assert found == ["c2"]
     finally:
         await store.dispose()
+
+
+async def test_the_cheaper_triggers_keep_the_same_terms(tmp_path: Path) -> None:
+    """Migration 0007 rewrites the triggers (the parent's path, INSERT OR IGNORE): across 0006 -> 0007 ->
+    0006 -> 0007, each one keeps customer_term exactly the terms of the documents, through inserts, updates
+    and deletes, repeats and 5 against 5.0 included."""
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'triggers.db'}", dispatcher_enabled=False
+    )
+    twice = customer("Twice", "same@x.org")
+    twice["contactMedium"].append({"mediumType": "email", "characteristic": {"emailAddress": "same@x.org"}})
+    twice["characteristic"] = [
+        {"name": "n", "value": 5},
+        {"name": "n", "value": 5.0},
+        {"name": "n", "value": "5"},
+    ]
+    steps = [
+        ("0006_customer_term", "fullkey"),
+        ("head", "path"),
+        ("0006_customer_term", "fullkey"),
+        ("head", "path"),
+    ]
+    for index, (revision, condition) in enumerate(steps):
+        if index == 2:
+            await asyncio.to_thread(command.downgrade, alembic_config(settings), revision)
+        else:
+            await asyncio.to_thread(upgrade, settings, revision)
+        store = create_store(settings)
+        try:
+            new = [(f"t{index}", twice), (f"u{index}", customer(f"U{index}", f"u{index}@x.org"))]
+            rows = [row_values(10 * index + k, name, doc) for k, (name, doc) in enumerate(new, 1)]
+            await store.write(lambda conn, rows=rows: conn.execute(TABLE.insert(), rows))
+
+            def write(conn: Connection, index: int = index) -> str:
+                doc = customer(f"U{index}", f"changed{index}@x.org")
+                conn.execute(TABLE.update().where(TABLE.c.id == f"u{index}").values(doc=doc))
+                if index:
+                    conn.execute(TABLE.delete().where(TABLE.c.id == f"t{index - 1}"))
+                found = conn.exec_driver_sql(
+                    "SELECT sql FROM sqlite_master WHERE name = 'customer_term_insert'"
+                ).scalar_one()
+                return str(found)
+
+            trigger = await store.write(write)
+            assert f"instr({condition}, '[')" in trigger, trigger
+            await assert_terms_follow_documents(store)
+        finally:
+            await store.dispose()
 
 
 async def test_accounts_filtered_on_their_customers_email(
