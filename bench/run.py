@@ -733,12 +733,21 @@ def run_backend(args: argparse.Namespace, wrk: str, workdir: Path, backend: Back
             ]
         for part in shared:
             print(f"\n[{backend.name}] {part}", flush=True)
-            sections.append(getattr(bench, part)(seeder))
+            sections.append(_shown(getattr(bench, part)(seeder)))
             seeder.forget_writes()
     if "size" in args.parts:
         print(f"\n[{backend.name}] size", flush=True)
-        sections.append(bench.size())
+        sections.append(_shown(bench.size()))
     return sections
+
+
+def _shown(section: Section) -> Section:
+    """A part's table as soon as it is measured (a run cut short still shows what it measured); all of
+    them are printed again together at the end."""
+    print()
+    print_section(section)
+    sys.stdout.flush()
+    return section
 
 
 def backends(args: argparse.Namespace) -> tuple[list[Backend], list[str]]:
