@@ -79,17 +79,15 @@ def _sqlite_create(
     link_values = [(row["id"], account) for account in links]
 
     def run(conn: Connection) -> None:
-        if traced:
-            conn.exec_driver_sql(customer_sql, tuple(values.values()))
-            if links:
-                conn.exec_driver_sql(_SQLITE_LINK_SQL, link_values)
-            conn.exec_driver_sql(_SQLITE_EVENT_SQL, event_values)
-            return
-        raw = conn.connection.driver_connection
-        raw.execute(customer_sql, tuple(values.values()))
+        if traced:  # exec_driver_sql runs a list of parameter tuples as executemany
+            execute = many = conn.exec_driver_sql
+        else:
+            raw = conn.connection.driver_connection
+            execute, many = raw.execute, raw.executemany
+        execute(customer_sql, tuple(values.values()))
         if links:
-            raw.executemany(_SQLITE_LINK_SQL, link_values)
-        raw.execute(_SQLITE_EVENT_SQL, event_values)
+            many(_SQLITE_LINK_SQL, link_values)
+        execute(_SQLITE_EVENT_SQL, event_values)
 
     return run
 
