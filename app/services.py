@@ -24,6 +24,7 @@ from app.query.plain import PlainQuery, plain_query
 from app.query.sql import order_by, where_clause
 from app.store.base import Store
 from app.store.outage import is_unreachable
+from app.store.sqlite import Inserts, SqliteStore
 from app.store.tables import Customer, CustomerAccount, EventOutbox
 
 T = TypeVar("T")
@@ -46,50 +47,26 @@ _HOT_SQL = {
 }
 
 
-@functools.lru_cache(maxsize=8)
-def _sqlite_insert_sql(table: str, columns: tuple[str, ...]) -> str:
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-
-
-_SQLITE_EVENT_SQL = _sqlite_insert_sql(
-    OUTBOX_TABLE.name, ("event_id", "event_type", "customer_id", "body", "created_at")
-)
-_SQLITE_LINK_SQL = _sqlite_insert_sql(LINK_TABLE.name, ("customer_id", "account_id"))
-# SQLite stores date-times as the text its SQLAlchemy type writes: the fixed texts bind the same text.
+_EVENT_COLUMNS = ("event_id", "event_type", "customer_id", "body", "created_at")
+# SQLite stores date-times as the text its SQLAlchemy type writes: the rows bind the same text.
 _SQLITE_DATETIME = CUSTOMER_TABLE.c.created_at.type.dialect_impl(sqlite.dialect()).bind_processor(
     sqlite.dialect()
 )
 
 
 def _sqlite_create(
-    row: dict[str, Any],
-    doc_json: str,
-    links: list[str],
-    event: tuple[str, str, str, str, datetime],
-    traced: bool,
-) -> Any:
-    """SQLite: the unit of work creating one customer, as fixed texts run inside the writer's
-    group-commit transaction: no statement building, no re-encoding of the document. The texts go
-    straight to the driver (SQLAlchemy's execution of a text costs several times SQLite's insert, on the
-    writer thread, holding the GIL), or through the Connection when tracing wants to see them."""
+    row: dict[str, Any], doc_json: str, links: list[str], event: tuple[str, str, str, str, datetime]
+) -> Inserts:
+    """SQLite: the rows creating one customer, its account links and its event, for the writer's
+    group-commit transaction to insert with those of the other creates queued with it (app.store.sqlite):
+    no statement building, no re-encoding of the document, no SQLAlchemy execution on the writer thread."""
     stamp = _SQLITE_DATETIME(row["created_at"])
     values = {**row, "doc": doc_json, "created_at": stamp, "updated_at": stamp}
-    customer_sql = _sqlite_insert_sql(CUSTOMER_TABLE.name, tuple(values))
-    event_values = (*event[:4], _SQLITE_DATETIME(event[4]))
-    link_values = [(row["id"], account) for account in links]
-
-    def run(conn: Connection) -> None:
-        if traced:  # exec_driver_sql runs a list of parameter tuples as executemany
-            execute = many = conn.exec_driver_sql
-        else:
-            raw = conn.connection.driver_connection
-            execute, many = raw.execute, raw.executemany
-        execute(customer_sql, tuple(values.values()))
-        if links:
-            many(_SQLITE_LINK_SQL, link_values)
-        execute(_SQLITE_EVENT_SQL, event_values)
-
-    return run
+    return Inserts(
+        (CUSTOMER_TABLE.name, tuple(values), [tuple(values.values())]),
+        (LINK_TABLE.name, ("customer_id", "account_id"), [(row["id"], account) for account in links]),
+        (OUTBOX_TABLE.name, _EVENT_COLUMNS, [(*event[:4], _SQLITE_DATETIME(event[4]))]),
+    )
 
 
 @functools.lru_cache(maxsize=8)
@@ -373,10 +350,11 @@ class CustomerService:
         links = account_ids(doc)
         if self._group_commit is not None:  # PostgreSQL
             await self._group_commit.write(_NewCustomer({**values, "doc": record.doc_json}, links, event_row))
-            if self.on_commit is not None:
-                self.on_commit()
         else:  # SQLite: its writer thread group-commits (app.store.sqlite)
-            await self._write(_sqlite_create(values, record.doc_json, links, event_row, self.store.traced))
+            assert isinstance(self.store, SqliteStore)
+            await self.store.write(_sqlite_create(values, record.doc_json, links, event_row))
+        if self.on_commit is not None:
+            self.on_commit()
         return record
 
     async def create_many(self, bodies: Sequence[Any]) -> list[str]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 
 import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, event, text
 
 from app.store.base import Store
-from app.store.sqlite import SqliteStore
+from app.store.sqlite import Inserts, SqliteStore
 
 
 async def test_a_failing_unit_rolls_back_alone(store: Store) -> None:
@@ -61,6 +62,101 @@ async def test_sqlite_writes_are_grouped_into_few_commits(store: Store) -> None:
     )
     assert (await store.fetch_all("SELECT count(*) FROM probe", ()))[0][0] == 200
     assert 0 < store.batches_committed - batches < 200
+
+
+def _probe_rows(n: int, label: str = "") -> Inserts:
+    """One unit creating a row of `probe` (n unique) and two of `probe_note` naming it."""
+    return Inserts(
+        ("probe", ("n",), [(n,)]),
+        ("probe_note", ("n", "note"), [(n, f"{label}a"), (n, f"{label}b")]),
+    )
+
+
+async def _one_batch(store: SqliteStore, works: list) -> list:  # type: ignore[type-arg]
+    """`works` written as one batch: the writer is held by a unit until all of them are queued."""
+    release = threading.Event()
+    blocker = asyncio.ensure_future(store.write(lambda conn: release.wait(5)))
+    await asyncio.sleep(0.05)  # the writer is inside the blocking unit
+    pending = [asyncio.ensure_future(store.write(work)) for work in works]
+    await asyncio.sleep(0)
+    release.set()
+    await blocker
+    return await asyncio.gather(*pending, return_exceptions=True)
+
+
+async def _probe_tables(store: Store) -> None:
+    await store.write(lambda conn: conn.execute(text("CREATE TABLE probe (n integer PRIMARY KEY)")))
+    await store.write(
+        lambda conn: conn.execute(
+            text("CREATE TABLE probe_note (n integer NOT NULL REFERENCES probe (n), note text NOT NULL)")
+        )
+    )
+
+
+async def test_sqlite_inserts_queued_together_take_one_statement_per_table(store: Store) -> None:
+    """Inserts of one shape queued together are written with one multi-row INSERT per table, in the tables'
+    order (a probe_note row refers to its probe row), inside the batch's one transaction."""
+    if not isinstance(store, SqliteStore):
+        pytest.skip("the SQLite writer's runs")
+    await _probe_tables(store)
+    statements: list[str] = []
+    engine = store.sql_engines()[0]
+
+    def seen(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    store.traced = True  # the statements go through SQLAlchemy, where the listener sees them
+    try:
+        batches = store.batches_committed
+        outcomes = await _one_batch(store, [_probe_rows(n) for n in range(1, 41)])
+    finally:
+        store.traced = False
+        event.remove(engine, "before_cursor_execute", seen)
+    assert outcomes == [None] * 40
+    assert store.batches_committed - batches == 2  # the blocking unit's batch, then the 40 inserts'
+    inserts = [s for s in statements if s.startswith("INSERT")]
+    assert [s.split(" (")[0] for s in inserts] == ["INSERT INTO probe", "INSERT INTO probe_note"]
+    assert inserts[0].count("(?)") == 40 and inserts[1].count("(?, ?)") == 80
+    notes = await store.fetch_all("SELECT n, note FROM probe_note ORDER BY n, note", ())
+    assert notes == [(n, note) for n in range(1, 41) for note in ("a", "b")]
+
+
+async def test_sqlite_a_failing_insert_among_a_run_fails_alone(store: Store) -> None:
+    """One unit of a run breaks a constraint (its key is taken): the run is written again unit by unit, so
+    only that caller gets the error; every other unit of the batch, before and after it, is stored."""
+    if not isinstance(store, SqliteStore):
+        pytest.skip("the SQLite writer's runs")
+    await _probe_tables(store)
+    await store.write(_probe_rows(7, "old "))
+    outcomes = await _one_batch(store, [_probe_rows(n) for n in range(1, 13)])
+    assert [type(o) for o in outcomes] == [type(None)] * 6 + [sqlite3.IntegrityError] + [type(None)] * 5
+    notes = await store.fetch_all("SELECT n, note FROM probe_note ORDER BY n, note", ())
+    expected = {(n, note) for n in range(1, 13) if n != 7 for note in ("a", "b")}
+    assert set(notes) == expected | {(7, "old a"), (7, "old b")} and len(notes) == 24
+
+
+async def test_sqlite_runs_keep_their_order_with_other_units(store: Store) -> None:
+    """Units between inserts split the runs and run in queue order, each in its savepoint: a failing one
+    rolls back alone, and a unit sees the rows of the runs queued before it, not of those after."""
+    if not isinstance(store, SqliteStore):
+        pytest.skip("the SQLite writer's runs")
+    await _probe_tables(store)
+
+    def count_then_fail(conn: Connection) -> None:
+        conn.execute(text("INSERT INTO probe (n) VALUES (100)"))
+        raise ValueError(conn.execute(text("SELECT count(*) FROM probe")).scalar_one())
+
+    def count(conn: Connection) -> int:
+        return int(conn.execute(text("SELECT count(*) FROM probe")).scalar_one())
+
+    works = [_probe_rows(1), _probe_rows(2), count_then_fail, _probe_rows(3), count, _probe_rows(4)]
+    outcomes = await _one_batch(store, works)
+    assert outcomes[:2] == [None, None] and outcomes[3] is None and outcomes[5] is None
+    assert isinstance(outcomes[2], ValueError) and outcomes[2].args == (3,)  # 1, 2 and its own 100
+    assert outcomes[4] == 3  # 1, 2, 3: the failed unit's row is gone, 4 is not yet written
+    stored = await store.fetch_all("SELECT n FROM probe ORDER BY n", ())
+    assert [row[0] for row in stored] == [1, 2, 3, 4]
 
 
 async def test_a_long_inline_read_moves_to_the_reader_pool(store: Store) -> None:
