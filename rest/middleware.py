@@ -20,6 +20,7 @@ import os
 import time
 
 from litestar import Litestar
+from litestar.middleware._internal.cors import CORSMiddleware  # what Litestar wraps the app in for CORS
 from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -69,9 +70,18 @@ def _allowing(scope: Scope, send: Send, allow: dict[str, bytes]) -> Send:
     return send_allow
 
 
-def edge(app: ASGIApp, hosts: HostCheck | None, observe: bool, allow: dict[str, bytes]) -> ASGIApp:
+def edge(
+    app: ASGIApp,
+    hosts: HostCheck | None,
+    observe: bool,
+    allow: dict[str, bytes],
+    plain: ASGIApp | None = None,
+) -> ASGIApp:
     """`app` behind the edge: the Host check when `hosts`, request ids and metrics when `observe`, and
-    OPTIONS answers' Allow from `allow` (route template: header value)."""
+    OPTIONS answers' Allow from `allow` (route template: header value). `plain` is `app` without its CORS
+    layer, which passes a request without an Origin header through untouched: such requests (every one
+    but a browser's cross-origin calls) go straight to it, sparing the layer's parse of all the headers."""
+    plain = plain or app
 
     async def edged(scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -81,6 +91,7 @@ def edge(app: ASGIApp, hosts: HostCheck | None, observe: bool, allow: dict[str, 
         if kind == "http" and scope["method"] == "OPTIONS":
             send = _allowing(scope, send, allow)
         host = given = forwarded = None
+        target = plain
         for name, value in scope["headers"]:
             if name == b"host":
                 host = value
@@ -88,12 +99,12 @@ def edge(app: ASGIApp, hosts: HostCheck | None, observe: bool, allow: dict[str, 
                 given = value
             elif name == b"x-forwarded-host":
                 forwarded = value
-        refused = hosts is not None and not hosts.allows(host, forwarded)
+            elif name == b"origin":
+                target = app
+        if hosts is not None and not hosts.allows(host, forwarded):
+            target = refuse_host
         if not observe:
-            if refused:
-                await refuse_host(scope, receive, send)
-            else:
-                await app(scope, receive, send)
+            await target(scope, receive, send)
             return
         started = time.perf_counter()
         request_id = _sane(given) if given is not None else None
@@ -102,7 +113,7 @@ def edge(app: ASGIApp, hosts: HostCheck | None, observe: bool, allow: dict[str, 
         token = REQUEST_ID.set(request_id)
         if kind != "http":
             try:
-                await (refuse_host if refused else app)(scope, receive, send)
+                await target(scope, receive, send)
             finally:
                 REQUEST_ID.reset(token)
             return
@@ -121,7 +132,7 @@ def edge(app: ASGIApp, hosts: HostCheck | None, observe: bool, allow: dict[str, 
             await send(message)
 
         try:
-            await (refuse_host if refused else app)(scope, receive, send_with_id)
+            await target(scope, receive, send_with_id)
         finally:
             REQUEST_ID.reset(token)
             observe_request(
@@ -137,4 +148,6 @@ def edge(app: ASGIApp, hosts: HostCheck | None, observe: bool, allow: dict[str, 
 def install(app: Litestar, hosts: HostCheck | None, observe: bool) -> None:
     """Put the edge around `app`'s handler, once every route is registered."""
     allow = {template: value.encode() for template, value in allowed_methods(app).items()}
-    app.asgi_handler = edge(app.asgi_handler, hosts, observe, allow)
+    handler = app.asgi_handler
+    plain = handler.app if isinstance(handler, CORSMiddleware) else None
+    app.asgi_handler = edge(handler, hosts, observe, allow, plain)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
+from litestar.middleware._internal.cors import CORSMiddleware
 
 from app.urls import API_PATH
 from tests.conftest import LiveServer
@@ -91,6 +93,27 @@ async def test_cors_exposes_the_paging_headers(client: httpx.AsyncClient) -> Non
         headers={"origin": "https://portal.example", "access-control-request-method": "PATCH"},
     )
     assert preflight.status_code in (200, 204)
+
+
+async def test_only_requests_with_an_origin_go_through_the_cors_layer(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request without an Origin header (a server, a same-origin page) goes around Litestar's CORS layer,
+    which would pass it through untouched; a browser's cross-origin request goes through it."""
+    crossed: list[str] = []
+    real = CORSMiddleware.__call__
+
+    async def counted(self: CORSMiddleware, scope: Any, receive: Any, send: Any) -> None:
+        crossed.append(scope["path"])
+        await real(self, scope, receive, send)
+
+    monkeypatch.setattr(CORSMiddleware, "__call__", counted)
+    plain = await client.get("/customer")
+    assert plain.status_code == 200 and "access-control-allow-origin" not in plain.headers
+    assert crossed == []
+    cross = await client.get("/customer", headers={"origin": "https://portal.example"})
+    assert cross.headers["access-control-allow-origin"] in ("*", "https://portal.example")
+    assert crossed == ["/tmf-api/customerManagement/v4/customer"]
 
 
 async def test_public_url_and_forwarded_headers(make_server: Callable[..., LiveServer]) -> None:
