@@ -38,7 +38,7 @@ class GraphQLContext(BaseContext, kw_only=True):
 
 def href_base(request: ASGIConnection[Any, Any, Any, Any], settings: Settings) -> str:
     """The REST base URL customers' hrefs start with: the same rule as the REST door."""
-    return api_base(settings, request.scope.get("scheme", "http"), request.headers)
+    return api_base(settings, request.scope)
 
 
 def context_getter(
@@ -54,8 +54,7 @@ def context_getter(
         base = href_base(request, settings)
         accounts = None
         if account_door is not None:
-            scheme = request.scope.get("scheme", "http")
-            account_base = api_base(settings, scheme, request.headers, ACCOUNT_MANAGEMENT.path)
+            account_base = api_base(settings, request.scope, ACCOUNT_MANAGEMENT.path)
             accounts = AccountGraph(account_door, account_base, base)
         return GraphQLContext(
             service=service,

@@ -16,6 +16,7 @@ from app.services import CustomerRecord, CustomerService, customer_href
 from rest.wire import (
     API_PATH,
     api_base,
+    header,
     json_body,
     json_response,
     not_modified,
@@ -78,7 +79,7 @@ def customer_router(service: CustomerService) -> Router:
     async def retrieve_customer(request: Request[Any, Any, Any], customer_id: str) -> ASGIApp:
         fields = _single_fields(request)
         record = await service.get(customer_id)
-        if request.headers.get("if-none-match") in (record.etag, "*"):
+        if header(request, "if-none-match") in (record.etag, "*"):
             return not_modified(record.etag)
         return json_response(customer_bytes(record, api_base(request), fields), 200, {"ETag": record.etag})
 
@@ -91,10 +92,10 @@ def customer_router(service: CustomerService) -> Router:
 
     @patch("/{customer_id:str}", operation_id="patchCustomer", summary="Update partially a Customer")
     async def patch_customer(request: Request[Any, Any, Any], customer_id: str) -> ASGIApp:
-        patch_format = PatchFormat.from_media_type(request.headers.get("content-type"))
+        patch_format = PatchFormat.from_media_type(header(request, "content-type"))
         base = api_base(request)
         record = await service.patch(
-            customer_id, patch_format, await json_body(request), base, request.headers.get("if-match")
+            customer_id, patch_format, await json_body(request), base, header(request, "if-match")
         )
         return json_response(customer_bytes(record, base), 200, {"ETag": record.etag})
 
@@ -105,7 +106,7 @@ def customer_router(service: CustomerService) -> Router:
         status_code=HTTP_204_NO_CONTENT,
     )
     async def delete_customer(request: Request[Any, Any, Any], customer_id: str) -> None:
-        await service.delete(customer_id, api_base(request), request.headers.get("if-match"))
+        await service.delete(customer_id, api_base(request), header(request, "if-match"))
 
     return Router(
         path=f"{API_PATH}/customer",

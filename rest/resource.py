@@ -24,7 +24,15 @@ from app.events.hub import HubService
 from app.query.evaluate import project
 from app.query.model import CustomerQuery, parse_rest_query
 from app.resources import ResourceRecord, ResourceService, accept_event
-from rest.wire import json_body, json_response, not_modified, page_response, query_params, settings_of
+from rest.wire import (
+    header,
+    json_body,
+    json_response,
+    not_modified,
+    page_response,
+    query_params,
+    settings_of,
+)
 
 
 def resource_bytes(record: ResourceRecord, base: str, query: CustomerQuery | None = None) -> bytes:
@@ -47,9 +55,7 @@ def resource_router(service: ResourceService) -> Router:
     resource_type = service.type
 
     def base_of(request: Request[Any, Any, Any]) -> str:
-        return urls.api_base(
-            settings_of(request), request.scope.get("scheme", "http"), request.headers, api_path
-        )
+        return urls.api_base(settings_of(request), request.scope, api_path)
 
     def parse(request: Request[Any, Any, Any], params: Sequence[tuple[str, str]]) -> CustomerQuery:
         settings = settings_of(request)
@@ -72,7 +78,7 @@ def resource_router(service: ResourceService) -> Router:
         fields = [(k, v) for k, v in query_params(request) if k == "fields"]
         query = parse(request, fields) if fields else None
         record = await service.get(resource_id)
-        if request.headers.get("if-none-match") in (record.etag, "*"):
+        if header(request, "if-none-match") in (record.etag, "*"):
             return not_modified(record.etag)
         return json_response(resource_bytes(record, base_of(request), query), 200, {"ETag": record.etag})
 
@@ -85,10 +91,10 @@ def resource_router(service: ResourceService) -> Router:
 
     @patch("/{resource_id:str}", operation_id=f"patch{title}", summary=f"Updates partially a {title}")
     async def patch_resource(request: Request[Any, Any, Any], resource_id: str) -> ASGIApp:
-        patch_format = PatchFormat.from_media_type(request.headers.get("content-type"))
+        patch_format = PatchFormat.from_media_type(header(request, "content-type"))
         base = base_of(request)
         record = await service.patch(
-            resource_id, patch_format, await json_body(request), base, request.headers.get("if-match")
+            resource_id, patch_format, await json_body(request), base, header(request, "if-match")
         )
         return json_response(resource_bytes(record, base), 200, {"ETag": record.etag})
 
@@ -99,7 +105,7 @@ def resource_router(service: ResourceService) -> Router:
         status_code=HTTP_204_NO_CONTENT,
     )
     async def delete_resource(request: Request[Any, Any, Any], resource_id: str) -> None:
-        await service.delete(resource_id, base_of(request), request.headers.get("if-match"))
+        await service.delete(resource_id, base_of(request), header(request, "if-match"))
 
     return Router(
         path=f"{api_path}/{name}",
@@ -114,9 +120,7 @@ def hub_router(api_path: str, hub: HubService) -> Router:
     @post(operation_id="registerListener", summary="Register a listener")
     async def register_listener(request: Request[Any, Any, Any]) -> ASGIApp:
         subscription = await hub.subscribe(await json_body(request))
-        base = urls.api_base(
-            settings_of(request), request.scope.get("scheme", "http"), request.headers, api_path
-        )
+        base = urls.api_base(settings_of(request), request.scope, api_path)
         headers = {"Location": f"{base}/hub/{subscription.id}"}
         return json_response(orjson.dumps(subscription.resource()), 201, headers)
 
@@ -151,9 +155,7 @@ def listener_router(api: Api) -> Router:
             # As the swagger documents (and TMF629's listeners do): the answer is an EventSubscription,
             # the listener as a hub would know it, its `id` the event's `eventId`.
             event = accept_event(api, event_type, await json_body(request))
-            base = urls.api_base(
-                settings_of(request), request.scope.get("scheme", "http"), request.headers, api.path
-            )
+            base = urls.api_base(settings_of(request), request.scope, api.path)
             event_id = event.get("eventId")
             body = {
                 "id": event_id if isinstance(event_id, str) else new_id(),

@@ -13,6 +13,7 @@ from app import urls
 from app.domain.errors import Invalid
 from app.settings import Settings
 from app.urls import API_PATH as API_PATH  # re-exported for the controllers
+from app.urls import ScopeHeaders
 
 JSON = "application/json;charset=utf-8"
 _JSON = JSON.encode()
@@ -49,7 +50,12 @@ def settings_of(request: Request[Any, Any, Any]) -> Settings:
 
 
 def api_base(request: Request[Any, Any, Any]) -> str:
-    return urls.api_base(settings_of(request), request.scope.get("scheme", "http"), request.headers)
+    return urls.api_base(settings_of(request), request.scope)
+
+
+def header(request: Request[Any, Any, Any], name: str) -> str | None:
+    """One request header (the first of repeats), without building Litestar's Headers of all of them."""
+    return ScopeHeaders(request.scope).get(name)
 
 
 def query_params(request: Request[Any, Any, Any]) -> list[tuple[str, str]]:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from litestar.middleware._internal.cors import CORSMiddleware
 
-from app.urls import API_PATH
+from app.urls import API_PATH, ScopeHeaders
 from tests.conftest import LiveServer
 from tests.test_rest_customer import MOON, assert_tmf_error, create
 
@@ -130,6 +130,18 @@ async def test_public_url_and_forwarded_headers(make_server: Callable[..., LiveS
         assert body["href"].startswith("https://edge.example/tmf-api/customerManagement/v4/customer/")
         untrusted = (await http.post("/customer", json=MOON)).json()
         assert untrusted["href"].startswith(proxied.url)
+        # a GET by id reads the same headers; a blank X-Forwarded-Proto leaves the request's own scheme
+        headers = {"x-forwarded-proto": "", "x-forwarded-host": "edge.example"}
+        again = (await http.get(f"/customer/{body['id']}", headers=headers)).json()
+        assert again["href"] == body["href"].replace("https://", "http://")
+
+
+def test_scope_headers_answer_the_first_of_repeats() -> None:
+    """The handlers' header lookup answers as Litestar's request.headers did: the first of repeats."""
+    scope = {"headers": [(b"host", b"a.example"), (b"if-match", b'"1"'), (b"host", b"b.example")]}
+    headers = ScopeHeaders(scope)
+    assert headers.get("host") == "a.example" and headers.get("if-match") == '"1"'
+    assert headers.get("origin") is None and headers.get("origin", "none") == "none"
 
 
 async def test_extreme_paging_and_instants(client: httpx.AsyncClient) -> None:
