@@ -58,15 +58,14 @@ def customer_router(service: CustomerService) -> Router:
     @get(operation_id="listCustomer", summary="List or find Customer objects")
     async def list_customer(request: Request[Any, Any, Any]) -> ASGIApp:
         settings = settings_of(request)
-        query = parse_rest_query(
-            query_params(request), default_limit=settings.default_limit, max_limit=settings.max_limit
-        )
+        params = query_params(request)
+        query = parse_rest_query(params, default_limit=settings.default_limit, max_limit=settings.max_limit)
         base = api_base(request)
         # Without a projection the database may write the items as they go on the wire.
         page = await service.list(query, base if query.fields is None else None)
         items = page.wire if page.wire is not None else [customer_bytes(r, base, query) for r in page.records]
         return page_response(
-            request,
+            params,
             f"{base}/customer",
             b"[" + b",".join(items) + b"]",
             page.count,

@@ -65,12 +65,13 @@ def resource_router(service: ResourceService) -> Router:
 
     @get(operation_id=f"list{title}", summary=f"List or find {title} objects")
     async def list_resource(request: Request[Any, Any, Any]) -> ASGIApp:
-        query = parse(request, query_params(request))
+        params = query_params(request)
+        query = parse(request, params)
         page = await service.list(query)
         base = base_of(request)
         body = b"[" + b",".join(resource_bytes(r, base, query) for r in page.records) + b"]"
         return page_response(
-            request, f"{base}/{name}", body, len(page.records), page.total, page.offset, page.limit
+            params, f"{base}/{name}", body, len(page.records), page.total, page.offset, page.limit
         )
 
     @get("/{resource_id:str}", operation_id=f"retrieve{title}", summary=f"Retrieves a {title} by ID")

@@ -60,7 +60,8 @@ def header(request: Request[Any, Any, Any], name: str) -> str | None:
 
 def query_params(request: Request[Any, Any, Any]) -> list[tuple[str, str]]:
     """Query parameters in the order received, repeats kept."""
-    return parse_qsl(request.scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    raw = request.scope.get("query_string")
+    return parse_qsl(raw.decode("latin-1"), keep_blank_values=True) if raw else []
 
 
 async def json_body(request: Request[Any, Any, Any]) -> Any:
@@ -87,11 +88,9 @@ def error_body(status: int, code: str, reason: str, message: str) -> dict[str, s
     return {"@type": "Error", "code": code, "reason": reason, "message": message, "status": str(status)}
 
 
-def _link_header(
-    request: Request[Any, Any, Any], collection: str, total: int, offset: int, limit: int
-) -> str:
+def _link_header(params: list[tuple[str, str]], collection: str, total: int, offset: int, limit: int) -> str:
     """RFC 8288 links to the first, previous, next and last pages of the same query."""
-    kept = urlencode([(k, v) for k, v in query_params(request) if k not in ("offset", "limit")])
+    kept = urlencode([(k, v) for k, v in params if k not in ("offset", "limit")])
     prefix = f"{collection}?{kept}&" if kept else f"{collection}?"
 
     def link(at: int, rel: str) -> str:
@@ -107,7 +106,7 @@ def _link_header(
 
 
 def page_response(
-    request: Request[Any, Any, Any],
+    params: list[tuple[str, str]],
     collection: str,
     body: bytes,
     count: int,
@@ -115,11 +114,12 @@ def page_response(
     offset: int,
     limit: int,
 ) -> ASGIApp:
-    """A list answer: the count headers, a Link when the body holds only part of the matches, and 206 only
-    for a client that asked for a page (sent `limit` or `offset`); a plain list answers 200."""
+    """A list answer to a request with query parameters `params`: the count headers, a Link when the body
+    holds only part of the matches, and 206 only for a client that asked for a page (sent `limit` or
+    `offset`); a plain list answers 200."""
     headers = {"X-Total-Count": str(total), "X-Result-Count": str(count)}
     if offset == 0 and count == total:
         return json_response(body, 200, headers)
-    headers["Link"] = _link_header(request, collection, total, offset, limit)
-    asked = any(key in ("offset", "limit") for key, _ in query_params(request))
+    headers["Link"] = _link_header(params, collection, total, offset, limit)
+    asked = any(key in ("offset", "limit") for key, _ in params)
     return json_response(body, 206 if asked else 200, headers)
