@@ -41,6 +41,9 @@ _INSERT_CUSTOMER = insert(CUSTOMER_TABLE)
 _INSERT_EVENT = insert(OUTBOX_TABLE)
 _INSERT_LINKS = insert(LINK_TABLE)
 
+# Filters whose counts are remembered at once (PostgreSQL): past it, they are all forgotten.
+MAX_COUNTS = 4096
+
 _HOT_SQL = {
     "sqlite": "SELECT doc, version FROM customer WHERE id = ?",
     "postgresql": "SELECT doc::text, version FROM customer WHERE id = ?",
@@ -249,6 +252,8 @@ class CustomerService:
     on_commit: Callable[[], None] | None = None
     _doc_text: Any = field(init=False)
     _group_commit: _GroupCommit | None = field(init=False)
+    # PostgreSQL: the last count of each filter, with the snapshot it was counted in (app.query.plain).
+    _counts: dict[tuple[str, tuple[Any, ...]], tuple[str, int]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.store.dialect == "postgresql":
@@ -312,10 +317,20 @@ class CustomerService:
         self, query: CustomerQuery, plain: PlainQuery, href_base: str | None
     ) -> CustomerPage:
         if plain.counted_sql is not None:  # PostgreSQL: the page and its total in one round trip
-            rows = await self.store.fetch_all(plain.counted_sql, plain.counted_params)
+            key = (plain.count_sql, plain.count_params)
+            known = self._counts.get(key)
+            params = (known[0] if known is not None else "", *plain.counted_params)
+            rows = await self.store.fetch_all(plain.counted_sql, params)
             records = [CustomerRecord(row[1], row[2], row[3], row[0]) for row in rows]
             if rows:
-                total = int(rows[0][4])
+                counted, snapshot = rows[0][4], rows[0][5]
+                if counted is None and known is not None:  # counted in this very snapshot before
+                    total = known[1]
+                else:
+                    total = int(counted)
+                    if len(self._counts) >= MAX_COUNTS:
+                        self._counts.clear()
+                    self._counts[key] = (snapshot, total)
             elif query.offset == 0 and query.limit > 0:
                 total = 0
             else:  # past the end, or no row asked for: the count alone

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.domain.errors import Conflict, Invalid, NotFound, PreconditionFailed
 from app.domain.patch import PatchFormat
@@ -99,3 +99,38 @@ async def test_json_patch_is_atomic(service: CustomerService) -> None:
     with pytest.raises(Invalid):
         await service.patch(record.id, PatchFormat.JSON_PATCH, [{"op": "remove", "path": "/nothing"}], BASE)
     assert (await service.get(record.id)).document["characteristic"] == [{"name": "a", "value": 1}]
+
+
+async def test_postgres_page_totals_are_remembered_only_for_their_snapshot(
+    service: CustomerService, store: Store
+) -> None:
+    """PostgreSQL remembers each filter's total with the snapshot it was counted in, and counts again in any
+    other snapshot: every write, this service's or another connection's, moves the snapshot."""
+    if store.dialect != "postgresql":
+        pytest.skip("the snapshot-keyed totals are PostgreSQL's (SQLite's follow PRAGMA data_version)")
+    party = {**MOON, "engagedParty": {"id": "counted", "@referredType": "Organization"}}
+    for _ in range(3):
+        await service.create(party, BASE)
+    query = parse_rest_query([("engagedParty.id", "counted"), ("limit", "2")], default_limit=10, max_limit=10)
+
+    async def total() -> int:
+        return (await service.list(query)).total
+
+    assert await total() == 3
+    ((key, (snapshot, counted)),) = service._counts.items()
+    assert counted == 3 and snapshot.count(":") == 2  # xmin:xmax:in-progress
+    service._counts[key] = (snapshot, 99)  # a total for the current snapshot is taken as it is
+    assert await total() == 99
+    await service.create(party, BASE)  # a write: a new snapshot, so a real count
+    assert await total() == 4 and service._counts[key][1] == 4
+    await store.write(
+        lambda conn: conn.execute(
+            text(
+                "DELETE FROM customer WHERE id = (SELECT min(id) "
+                "FROM customer WHERE engaged_party_id = 'counted')"
+            )
+        )
+    )
+    assert await total() == 3
+    service._counts[key] = ("1:1:", 99)  # a total of another snapshot is never used
+    assert await total() == 3

@@ -26,10 +26,14 @@ _WIRE = (
 )
 
 
+_SNAPSHOT = "pg_current_snapshot()::text"
+
+
 @dataclass(frozen=True)
 class PlainQuery:
     """The page and count statements of a query, with `?` placeholders, and their parameters; on
-    PostgreSQL also the page with its total as a fifth column, in one statement (`counted_sql`); on
+    PostgreSQL also the page with its total as a fifth column and the snapshot as a sixth, in one statement
+    (`counted_sql`, a remembered count's snapshot then `counted_params`: the total is NULL in it); on
     SQLite also the page as wire JSON, one column (`wire_sql`, the hrefs' prefix, then `rows_params`)."""
 
     rows_sql: str
@@ -69,8 +73,16 @@ def plain_query(query: CustomerQuery, dialect: str) -> PlainQuery | None:
         wire_sql = f"SELECT {_WIRE}{page}"
     else:
         # One round trip, one snapshot: the count is a scalar subquery of the same statement (an InitPlan,
-        # run once), so the total is counted in the very snapshot the page was cut from.
-        counted_sql = rows_sql.replace(" FROM customer", f", ({count_sql}) FROM customer", 1)
+        # run once, and only when needed), so the total is counted in the very snapshot the page was cut
+        # from. The first parameter is the snapshot a remembered count of the same filter was made in: in
+        # that snapshot the count is the same, so the subquery is not run (NULL), and each row tells the
+        # statement's snapshot. A snapshot (xmin:xmax:in-progress ids) moves with every transaction that
+        # writes, and only then: read-only traffic keeps it, whatever the number of matches.
+        counted_sql = rows_sql.replace(
+            " FROM customer",
+            f", CASE WHEN {_SNAPSHOT} = ? THEN NULL ELSE ({count_sql}) END, {_SNAPSHOT} FROM customer",
+            1,
+        )
     counted_params = (*params, *page_params)
     return PlainQuery(rows_sql, page_params, count_sql, tuple(params), counted_sql, counted_params, wire_sql)
 
