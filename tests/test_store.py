@@ -138,7 +138,8 @@ async def test_sqlite_a_failing_insert_among_a_run_fails_alone(store: Store) -> 
 
 async def test_sqlite_runs_keep_their_order_with_other_units(store: Store) -> None:
     """Units between inserts split the runs and run in queue order, each in its savepoint: a failing one
-    rolls back alone, and a unit sees the rows of the runs queued before it, not of those after."""
+    rolls back alone, a run with a failing unit is written again unit by unit (only that unit fails), and a
+    unit sees the rows of the runs queued before it, not of those after."""
     if not isinstance(store, SqliteStore):
         pytest.skip("the SQLite writer's runs")
     await _probe_tables(store)
@@ -150,13 +151,25 @@ async def test_sqlite_runs_keep_their_order_with_other_units(store: Store) -> No
     def count(conn: Connection) -> int:
         return int(conn.execute(text("SELECT count(*) FROM probe")).scalar_one())
 
-    works = [_probe_rows(1), _probe_rows(2), count_then_fail, _probe_rows(3), count, _probe_rows(4)]
+    works = [
+        _probe_rows(1),
+        _probe_rows(2),
+        count_then_fail,
+        _probe_rows(3),
+        _probe_rows(1, "again "),  # 1 is taken: only this unit of the run fails
+        _probe_rows(5),
+        count,
+        _probe_rows(4),
+    ]
     outcomes = await _one_batch(store, works)
-    assert outcomes[:2] == [None, None] and outcomes[3] is None and outcomes[5] is None
+    assert [outcomes[i] for i in (0, 1, 3, 5, 7)] == [None] * 5
     assert isinstance(outcomes[2], ValueError) and outcomes[2].args == (3,)  # 1, 2 and its own 100
-    assert outcomes[4] == 3  # 1, 2, 3: the failed unit's row is gone, 4 is not yet written
+    assert isinstance(outcomes[4], sqlite3.IntegrityError)
+    assert outcomes[6] == 4  # 1, 2, 3, 5: the failed units' rows are gone, 4 is not yet written
     stored = await store.fetch_all("SELECT n FROM probe ORDER BY n", ())
-    assert [row[0] for row in stored] == [1, 2, 3, 4]
+    assert [row[0] for row in stored] == [1, 2, 3, 4, 5]
+    notes = await store.fetch_all("SELECT note FROM probe_note WHERE n = 5 ORDER BY note", ())
+    assert notes == [("a",), ("b",)]
 
 
 async def test_a_long_inline_read_moves_to_the_reader_pool(store: Store) -> None:

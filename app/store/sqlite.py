@@ -42,7 +42,7 @@ MAX_VALUES_ROWS = 256
 
 
 @functools.lru_cache(maxsize=1024)
-def values_sql(table: str, columns: tuple[str, ...], rows: int) -> str:
+def _values_sql(table: str, columns: tuple[str, ...], rows: int) -> str:
     row = f"({', '.join('?' * len(columns))})"
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([row] * rows)}"
 
@@ -55,7 +55,7 @@ def _insert(execute: Callable[[str, Any], Any], units: Sequence[Inserts]) -> Non
         rows = [row for unit in units for row in unit.tables[position][2]]
         for start in range(0, len(rows), MAX_VALUES_ROWS):
             chunk = rows[start : start + MAX_VALUES_ROWS]
-            execute(values_sql(table, columns, len(chunk)), tuple(value for row in chunk for value in row))
+            execute(_values_sql(table, columns, len(chunk)), tuple(value for row in chunk for value in row))
 
 
 def _runs(batch: list[_Unit]) -> Iterator[list[Work]]:
@@ -179,8 +179,9 @@ class SqliteStore(Store):
 
     def _drain(self) -> None:
         """Group commit, on the writer thread: every unit of work queued so far runs in one
-        transaction, each inside its own savepoint, so a failing unit rolls back alone. Callers
-        hear back only after the COMMIT. One commit (and one thread hand-off) serves many writes."""
+        transaction, each (or each run of Inserts, `_runs`) inside its own savepoint, so a failing unit
+        rolls back alone. Callers hear back only after the COMMIT. One commit (and one thread hand-off)
+        serves many writes."""
         while True:
             batch = []
             while self._pending and len(batch) < self.MAX_BATCH:
