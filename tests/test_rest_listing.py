@@ -10,7 +10,8 @@ import httpx
 import pytest
 from litestar.middleware._internal.cors import CORSMiddleware
 
-from app.urls import API_PATH, ScopeHeaders
+from app.settings import Settings
+from app.urls import API_PATH, ScopeHeaders, api_base
 from tests.conftest import LiveServer
 from tests.test_rest_customer import MOON, assert_tmf_error, create
 
@@ -142,6 +143,17 @@ def test_scope_headers_answer_the_first_of_repeats() -> None:
     headers = ScopeHeaders(scope)
     assert headers.get("host") == "a.example" and headers.get("if-match") == '"1"'
     assert headers.get("origin") is None and headers.get("origin", "none") == "none"
+
+
+def test_api_base_follows_the_scope_or_the_public_url() -> None:
+    """hrefs start with the request's own scheme and host (http when the server names no scheme), or with
+    the configured public URL without its trailing slashes (and only those)."""
+    scope = {"scheme": "https", "headers": [(b"host", b"a.example:8443")]}
+    assert api_base(Settings(), scope) == f"https://a.example:8443{API_PATH}"
+    assert api_base(Settings(), {"headers": [(b"host", b"a.example")]}, "/x") == "http://a.example/x"
+    assert api_base(Settings(), {"headers": []}, "/x") == "http://localhost/x"
+    public = Settings(public_url="https://api.example/tenantX//")
+    assert api_base(public, scope, "/x") == "https://api.example/tenantX/x"
 
 
 async def test_extreme_paging_and_instants(client: httpx.AsyncClient) -> None:
