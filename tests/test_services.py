@@ -6,6 +6,7 @@ import orjson
 import pytest
 from sqlalchemy import select, text
 
+from app import services
 from app.domain.errors import Conflict, Invalid, NotFound, PreconditionFailed
 from app.domain.patch import PatchFormat
 from app.query.model import parse_rest_query
@@ -102,7 +103,7 @@ async def test_json_patch_is_atomic(service: CustomerService) -> None:
 
 
 async def test_postgres_page_totals_are_remembered_only_for_their_snapshot(
-    service: CustomerService, store: Store
+    service: CustomerService, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """PostgreSQL remembers each filter's total with the snapshot it was counted in, and counts again in any
     other snapshot: every write, this service's or another connection's, moves the snapshot."""
@@ -134,3 +135,8 @@ async def test_postgres_page_totals_are_remembered_only_for_their_snapshot(
     assert await total() == 3
     service._counts[key] = ("1:1:", 99)  # a total of another snapshot is never used
     assert await total() == 3
+    monkeypatch.setattr(services, "MAX_COUNTS", 1)  # at most MAX_COUNTS filters are remembered
+    await service.create(MOON, BASE)
+    other = parse_rest_query([("engagedParty.id", "500")], default_limit=10, max_limit=10)
+    assert (await service.list(other)).total == 1
+    assert [total for _snapshot, total in service._counts.values()] == [1] and key not in service._counts

@@ -202,6 +202,30 @@ async def test_counts_follow_every_commit(store: Store) -> None:
     assert await store.fetch_count(counting, (0,)) == 3
 
 
+async def test_sqlite_counts_are_remembered_until_a_commit_and_bounded(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A count is taken from memory while no connection has committed (what is remembered is what counting
+    would answer, so it is replaced here to be told apart), counted again after any commit, and no more
+    than MAX_COUNTS of them are kept."""
+    if not isinstance(store, SqliteStore):
+        pytest.skip("SQLite's counts follow PRAGMA data_version")
+    await store.write(lambda conn: conn.execute(text("CREATE TABLE IF NOT EXISTS probe (n integer)")))
+    await store.write(lambda conn: conn.execute(text("INSERT INTO probe VALUES (1), (2)")))
+    counting = "SELECT count(*) FROM probe WHERE n >= ?"
+    assert await store.fetch_count(counting, (0,)) == 2
+    store._counts[(counting, (0,))] = 99
+    assert await store.fetch_count(counting, (0,)) == 99  # no commit since: remembered
+    await store.write(lambda conn: conn.execute(text("INSERT INTO probe VALUES (3)")))
+    assert await store.fetch_count(counting, (0,)) == 3  # a commit: counted again
+    monkeypatch.setattr(store, "MAX_COUNTS", 3)
+    for n in (1, 2):
+        assert await store.fetch_count(counting, (n,)) == 4 - n
+    assert len(store._counts) == 3 and (counting, (0,)) in store._counts
+    assert await store.fetch_count(counting, (3,)) == 1  # a fourth filter: the others are forgotten
+    assert store._counts == {(counting, (3,)): 1}
+
+
 async def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(store: Store) -> None:
     if not isinstance(store, SqliteStore):
         pytest.skip("SQLite pragmas")
