@@ -16,7 +16,6 @@ from litestar import Request, Router, delete, get, patch, post
 from litestar.status_codes import HTTP_204_NO_CONTENT
 from litestar.types import ASGIApp
 
-from app import urls
 from app.domain.ids import new_id
 from app.domain.patch import PatchFormat
 from app.domain.tmf666 import Api
@@ -25,6 +24,7 @@ from app.query.evaluate import project
 from app.query.model import CustomerQuery, parse_rest_query
 from app.resources import ResourceRecord, ResourceService, accept_event
 from rest.wire import (
+    api_base,
     header,
     json_body,
     json_response,
@@ -55,7 +55,7 @@ def resource_router(service: ResourceService) -> Router:
     resource_type = service.type
 
     def base_of(request: Request[Any, Any, Any]) -> str:
-        return urls.api_base(settings_of(request), request.scope, api_path)
+        return api_base(request, api_path)
 
     def parse(request: Request[Any, Any, Any], params: Sequence[tuple[str, str]]) -> CustomerQuery:
         settings = settings_of(request)
@@ -121,7 +121,7 @@ def hub_router(api_path: str, hub: HubService) -> Router:
     @post(operation_id="registerListener", summary="Register a listener")
     async def register_listener(request: Request[Any, Any, Any]) -> ASGIApp:
         subscription = await hub.subscribe(await json_body(request))
-        base = urls.api_base(settings_of(request), request.scope, api_path)
+        base = api_base(request, api_path)
         headers = {"Location": f"{base}/hub/{subscription.id}"}
         return json_response(orjson.dumps(subscription.resource()), 201, headers)
 
@@ -156,7 +156,7 @@ def listener_router(api: Api) -> Router:
             # As the swagger documents (and TMF629's listeners do): the answer is an EventSubscription,
             # the listener as a hub would know it, its `id` the event's `eventId`.
             event = accept_event(api, event_type, await json_body(request))
-            base = urls.api_base(settings_of(request), request.scope, api.path)
+            base = api_base(request, api.path)
             event_id = event.get("eventId")
             body = {
                 "id": event_id if isinstance(event_id, str) else new_id(),

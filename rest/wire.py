@@ -49,8 +49,9 @@ def settings_of(request: Request[Any, Any, Any]) -> Settings:
     return settings
 
 
-def api_base(request: Request[Any, Any, Any]) -> str:
-    return urls.api_base(settings_of(request), request.scope)
+def api_base(request: Request[Any, Any, Any], path: str = API_PATH) -> str:
+    """The base URL of the API at `path` as the request's client sees it (app.urls.api_base)."""
+    return urls.api_base(settings_of(request), request.scope, path)
 
 
 def header(request: Request[Any, Any, Any], name: str) -> str | None:
