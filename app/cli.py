@@ -40,6 +40,7 @@ def _serve(settings: Settings) -> None:
         sys.exit(f"tmf629 serve: {refusal}")
 
     from app.observability import log_config
+    from app.serving import UVICORN_OPTIONS
 
     _first_run(settings)
     _metrics_directory(settings)
@@ -49,11 +50,9 @@ def _serve(settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
-        loop="uvloop",
-        http="httptools",
+        **UVICORN_OPTIONS,
         access_log=settings.access_log,
         log_level=settings.log_level,
-        server_header=False,
         # X-Forwarded-* trusted as the settings say (as the hrefs are), not whenever the client is local.
         proxy_headers=settings.trust_forwarded_headers,
         log_config=log_config(settings),

@@ -104,6 +104,7 @@ class LiveServer:
         import uvicorn
 
         from app.main import create_app
+        from app.serving import UVICORN_OPTIONS
 
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
@@ -112,7 +113,13 @@ class LiveServer:
         self.settings = settings
         self.app = create_app(settings)
         config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False, lifespan="on"
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            **UVICORN_OPTIONS,
         )
         self.server = uvicorn.Server(config)
         self.url = f"http://127.0.0.1:{self.port}"
