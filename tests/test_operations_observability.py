@@ -184,3 +184,50 @@ async def test_traces_with_sql_spans_when_an_otlp_endpoint_is_set(
     exported = b"".join(received)
     assert b"/v1/traces" in exported and b"tmf629-test" in exported
     assert b"POST /tmf-api/customerManagement/v4/customer" in exported  # the request's span
+
+
+def test_requests_folded_in_batches_equal_each_observed() -> None:
+    """flush_requests sums the waiting requests per series before adding them: the histogram it leaves
+    (count, sum, every bucket, durations on a bound and past the last one) is the one that observing each
+    request would have left, and the requests are counted once."""
+    from prometheus_client import CollectorRegistry, Histogram
+
+    from app import observability
+
+    durations = [0.0001, 0.0005, 0.0005000001, 0.001, 0.003, 0.05, 0.05, 9.9, 10.0, 42.0, 0.0]
+    series = [("/probe/{a}", "GET", 200), ("/probe/{a}", "GET", 404), ("/probe/{b}", "BREW", 200)]
+    reference = Histogram(
+        "reference",
+        "",
+        ["route", "method", "status"],
+        buckets=observability._LATENCY_BUCKETS,
+        registry=CollectorRegistry(),
+    )
+
+    def state() -> dict[tuple[str, ...], float]:
+        found = {}
+        for family in observability.HTTP_REQUESTS.collect():
+            for sample in family.samples:
+                if sample.labels["route"].startswith("/probe/"):
+                    found[(sample.name.removeprefix(family.name), *sample.labels.values())] = sample.value
+        return found
+
+    observability.flush_requests()
+    before = state()
+    for index, seconds in enumerate(durations * 3):
+        route, method, status = series[index % len(series)]
+        observability.observe_request(route, method, status, seconds)
+        reference.labels(route, "other" if method == "BREW" else method, str(status)).observe(seconds)
+    observability.flush_requests()
+    observability.flush_requests()  # nothing waits any more: adds nothing
+    expected = {}
+    for family in reference.collect():
+        for sample in family.samples:
+            if sample.name.endswith(("_count", "_sum", "_bucket")):
+                key = (sample.name.removeprefix("reference"), *sample.labels.values())
+                expected[key] = sample.value
+    after = state()
+    grown = {key: after[key] - before.get(key, 0.0) for key in after if not key[0].endswith("_created")}
+    assert grown.keys() == expected.keys()
+    for key, value_ in expected.items():
+        assert grown[key] == pytest.approx(value_), key
