@@ -36,8 +36,12 @@ def app_command(port: int) -> tuple[list[str], dict[str, str]]:
     return [sys.executable, "-m", "app.cli", "serve"], env
 
 
-def ceiling_command(module: str, port: int, workers: int = 1) -> tuple[list[str], dict[str, str]]:
-    """A bare app under the same uvicorn settings as the service."""
+def ceiling_command(
+    module: str, port: int, workers: int = 1, one_write: bool = False
+) -> tuple[list[str], dict[str, str]]:
+    """A bare app under stock uvicorn (uvloop, httptools), or, `one_write`, served as the service is."""
+    if one_write:
+        return [sys.executable, "-m", "bench.one_write", f"{module}:app", str(port)], {}
     command = [sys.executable, "-m", "uvicorn", f"{module}:app", *UVICORN_FLAGS]
     command += [
         "--workers",
