@@ -62,9 +62,10 @@ def _serve(settings: Settings) -> None:
     )
 
 
-def _first_run(settings: Settings) -> None:
-    """An unmigrated SQLite file is migrated here; an unmigrated PostgreSQL database stops `serve` with one
-    line (migrating a shared server is an operator's decision). An unreachable one is waited for (503s)."""
+def _first_run(settings: Settings, command: str = "serve") -> None:
+    """An unmigrated SQLite file is migrated here; an unmigrated PostgreSQL database stops the command with
+    one line (migrating a shared server is an operator's decision). An unreachable one is waited for by
+    `serve` (503s meanwhile); the other commands stop with one line."""
     from app.store.migrate import revisions, upgrade
     from app.store.outage import is_unreachable
 
@@ -72,19 +73,19 @@ def _first_run(settings: Settings) -> None:
         current, head = revisions(settings)
     except Exception as error:
         reason = f"{type(error).__name__}: {(str(error).splitlines() or [''])[0]}"
-        if not is_unreachable(error):
-            sys.exit(f"tmf629 serve: cannot read the database {_safe_url(settings)}: {reason}")
+        if command != "serve" or not is_unreachable(error):
+            sys.exit(f"tmf629 {command}: cannot read the database {_safe_url(settings)}: {reason}")
         print(f"tmf629 serve: the database is unreachable ({reason}); answering 503 for now", file=sys.stderr)
         return
     if current == head:
         return
     if settings.is_sqlite:
         upgrade(settings)
-        print(f"tmf629 serve: migrated {settings.database_url} to revision {head}", file=sys.stderr)
+        print(f"tmf629 {command}: migrated {settings.database_url} to revision {head}", file=sys.stderr)
         return
     found = f"at revision {current}" if current else "not migrated"
     sys.exit(
-        f"tmf629 serve: the database {_safe_url(settings)} is {found} (this code needs {head}):"
+        f"tmf629 {command}: the database {_safe_url(settings)} is {found} (this code needs {head}):"
         " run `tmf629 migrate` first"
     )
 
@@ -239,8 +240,10 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "dispatch":
         asyncio.run(_dispatch(settings))
     elif args.command == "seed":
+        _first_run(settings, "seed")
         asyncio.run(_seed(settings, args.count))
     elif args.command == "apikey":
+        _first_run(settings, "apikey")
         sys.exit(asyncio.run(_apikey(settings, args)))
 
 
