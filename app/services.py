@@ -236,13 +236,14 @@ class CustomerPage:
     total: int
     offset: int
     limit: int
-    # The page as REST JSON, one item each, when `list` was given the hrefs' base and the database wrote
-    # them (SQLite, queries on indexed columns); `records` is then empty.
-    wire: list[bytes] | None = None
+    # The page as a REST JSON array, with its length, when `list` was given the hrefs' base and the database
+    # wrote it (SQLite, queries on indexed columns); `records` is then empty.
+    wire: bytes | None = None
+    wire_count: int = 0
 
     @property
     def count(self) -> int:
-        return len(self.wire if self.wire is not None else self.records)
+        return self.wire_count if self.wire is not None else len(self.records)
 
 
 @dataclass
@@ -336,20 +337,20 @@ class CustomerService:
             else:  # past the end, or no row asked for: the count alone
                 total = await self.store.fetch_count(plain.count_sql, plain.count_params)
             return CustomerPage(records, total, query.offset, query.limit)
-        wire = None
+        wire, found = None, 0
         if href_base is not None and plain.wire_sql is not None:
             params = (customer_href(href_base, ""), *plain.rows_params)
-            wire = [row[0] for row in await self.store.fetch_all(plain.wire_sql, params)]
+            ((found, wire),) = await self.store.fetch_all(plain.wire_sql, params)
             records = []
         else:
             rows = await self.store.fetch_all(plain.rows_sql, plain.rows_params)
             records = [CustomerRecord(row[1], row[2], row[3], row[0]) for row in rows]
-        found = len(wire if wire is not None else records)
+            found = len(records)
         if found < query.limit and (found or query.offset == 0):
             total = query.offset + found
         else:
             total = await self.store.fetch_count(plain.count_sql, plain.count_params)
-        return CustomerPage(records, total, query.offset, query.limit, wire)
+        return CustomerPage(records, total, query.offset, query.limit, wire, found)
 
     # -- writes --------------------------------------------------------------------------------
 

@@ -63,11 +63,14 @@ def customer_router(service: CustomerService) -> Router:
         base = api_base(request)
         # Without a projection the database may write the items as they go on the wire.
         page = await service.list(query, base if query.fields is None else None)
-        items = page.wire if page.wire is not None else [customer_bytes(r, base, query) for r in page.records]
+        if page.wire is not None:
+            body = page.wire
+        else:
+            body = b"[" + b",".join([customer_bytes(r, base, query) for r in page.records]) + b"]"
         return page_response(
             params,
             f"{base}/customer",
-            b"[" + b",".join(items) + b"]",
+            body,
             page.count,
             page.total,
             page.offset,
