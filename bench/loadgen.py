@@ -60,6 +60,21 @@ class WrkResult:
         return self.errors + self.bad_status
 
 
+def combined(first: WrkResult, second: WrkResult) -> WrkResult:
+    """Two runs of one scenario as one: their requests over their time, latencies averaged (max: the max)."""
+    return WrkResult(
+        requests=first.requests + second.requests,
+        seconds=first.seconds + second.seconds,
+        errors=first.errors + second.errors,
+        bad_status=first.bad_status + second.bad_status,
+        mean_ms=(first.mean_ms + second.mean_ms) / 2,
+        p50_ms=(first.p50_ms + second.p50_ms) / 2,
+        p90_ms=(first.p90_ms + second.p90_ms) / 2,
+        p99_ms=(first.p99_ms + second.p99_ms) / 2,
+        max_ms=max(first.max_ms, second.max_ms),
+    )
+
+
 def parse(output: str) -> WrkResult:
     for line in output.splitlines():
         if line.startswith("WRK_RESULT "):
