@@ -32,7 +32,9 @@ class HeldWrites:
         self._held: list[bytes] = []
         self._size = 0
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if type(data) is not bytes:  # a buffer its writer may reuse once the call returns: copied now
+            data = bytes(data)
         if not self._held:
             self._loop.call_soon(self.flush)
         self._held.append(data)

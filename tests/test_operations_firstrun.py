@@ -91,16 +91,21 @@ def test_serve_refuses_an_unmigrated_postgresql_database_in_one_line(empty_pg_da
     assert current is None  # serve did not migrate a PostgreSQL database behind the operator's back
 
 
-def test_seed_migrates_a_new_sqlite_file_first(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'seeded.db'}"
-    done = subprocess.run(
-        [sys.executable, "-m", "app.cli", "seed", "--count", "7"],
+def tool(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`tmf629 <args>` on `database_url`, run to its end."""
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
         cwd=ROOT,
-        env={**os.environ, "TMF629_DATABASE_URL": url},
+        env={**os.environ, "TMF629_DATABASE_URL": database_url},
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def test_seed_migrates_a_new_sqlite_file_first(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'seeded.db'}"
+    done = tool(url, "seed", "--count", "7")
     assert done.returncode == 0, done.stderr
     assert "seed: migrated" in done.stderr and "seeded 7 customers" in done.stdout
     current, head = revisions(Settings(database_url=url))
@@ -111,14 +116,7 @@ def test_seed_migrates_a_new_sqlite_file_first(tmp_path: Path) -> None:
 def test_tools_refuse_an_unmigrated_postgresql_database_in_one_line(
     empty_pg_database: str, command: list[str]
 ) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "app.cli", *command],
-        cwd=ROOT,
-        env={**os.environ, "TMF629_DATABASE_URL": empty_pg_database},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = tool(empty_pg_database, *command)
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [done.stderr.strip()], done.stderr
     assert f"tmf629 {command[0]}: " in done.stderr and "not migrated" in done.stderr
@@ -129,14 +127,7 @@ def test_tools_refuse_an_unmigrated_postgresql_database_in_one_line(
 
 def test_seed_stops_in_one_line_when_the_database_is_unreachable() -> None:
     url = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/nothing_listens"
-    done = subprocess.run(
-        [sys.executable, "-m", "app.cli", "seed", "--count", "3"],
-        cwd=ROOT,
-        env={**os.environ, "TMF629_DATABASE_URL": url},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = tool(url, "seed", "--count", "3")
     assert done.returncode == 1
     assert done.stderr.startswith("tmf629 seed: cannot read the database"), done.stderr
     assert "Traceback" not in done.stderr

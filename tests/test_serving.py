@@ -57,6 +57,17 @@ async def test_writes_of_one_step_leave_as_one_write_at_its_end() -> None:
     assert transport.calls == [("write", b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")]
 
 
+async def test_a_reused_buffer_is_written_as_it_was_when_written() -> None:
+    transport = RecordingTransport()
+    held = HeldWrites(transport, asyncio.get_running_loop())
+    buffer = bytearray(b"first")
+    held.write(buffer)
+    buffer[:] = b"later"
+    held.write(memoryview(b"!"))
+    await next_step()
+    assert transport.calls == [("write", b"first!")]
+
+
 async def test_writes_of_separate_steps_leave_separately() -> None:
     transport = RecordingTransport()
     held = HeldWrites(transport, asyncio.get_running_loop())
