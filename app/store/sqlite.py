@@ -113,6 +113,17 @@ def _temp_store_in_memory(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.execute("PRAGMA temp_store=MEMORY")
 
 
+# Readers see the database file through a memory map of up to this size: a page read is a memory access,
+# where without it each page outside the connection's small cache is a read() system call. At 1,000,000
+# customers (a 600 MB file) a GET by id went from about 0.7 to about 0.95 of its rate at 10,000. Pages of the
+# WAL, and all writes, still go through system calls.
+MMAP_BYTES = 1 << 30
+
+
+def _mapped(dbapi_connection: Any, _record: Any = None) -> None:
+    dbapi_connection.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
+
+
 class SqliteStore(Store):
     dialect = "sqlite"
     MAX_BATCH = 256
@@ -130,6 +141,7 @@ class SqliteStore(Store):
         # stay in memory: on disk each write opened and deleted a temporary file.
         event.listen(self._writer_engine, "connect", _temp_store_in_memory)
         self._reader_engine = self._engine(url, pool_size=2)
+        event.listen(self._reader_engine, "connect", _mapped)
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
         self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sqlite-reader")
         self._hot: sqlite3.Connection | None = None
@@ -159,6 +171,7 @@ class SqliteStore(Store):
             conn = sqlite3.connect(self._path, check_same_thread=False, timeout=5, isolation_level=None)
             apply_pragmas(conn, None)
             conn.execute("PRAGMA query_only=ON")
+            _mapped(conn)
             conn.set_progress_handler(self._spend, self.INLINE_STEP)
             self._hot = conn
         return self._hot
