@@ -241,8 +241,10 @@ async def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(store:
     assert await store.write(lambda conn: conn.exec_driver_sql("PRAGMA temp_store").scalar()) == 2
     inline = await store.fetch_all("PRAGMA journal_mode", ())
     assert inline == [("wal",)]
-    # Readers, inline and pooled, read the file through a memory map; the writer does not need one.
-    from app.store.sqlite import MMAP_BYTES
+    # Readers, inline and pooled, read the file through a memory map; the writer does not need one. The
+    # inline reader keeps a larger page cache (negative: KiB).
+    from app.store.sqlite import MMAP_BYTES, READ_CACHE_KIB
 
     assert await store.fetch_all("PRAGMA mmap_size", ()) == [(MMAP_BYTES,)]
+    assert await store.fetch_all("PRAGMA cache_size", ()) == [(-READ_CACHE_KIB,)]
     assert await store.read(lambda conn: conn.exec_driver_sql("PRAGMA mmap_size").scalar()) == MMAP_BYTES
