@@ -337,7 +337,7 @@ class CustomerService:
             else:  # past the end, or no row asked for: the count alone
                 total = await self.store.fetch_count(plain.count_sql, plain.count_params)
             return CustomerPage(records, total, query.offset, query.limit)
-        wire, found = None, 0
+        wire = None
         if href_base is not None and plain.wire_sql is not None:
             params = (customer_href(href_base, ""), *plain.rows_params)
             ((found, wire),) = await self.store.fetch_all(plain.wire_sql, params)

@@ -405,7 +405,6 @@ class Bench:
             attempt(one_write, run)
 
         self.on(self.ceiling(LITESTAR, one_write=True), [one_write], litestar_one_write)
-        one_write.ceilings = list(memory.ceilings if postgres else get_one.ceilings)
         if postgres and get_one.ceilings:
             memory.result = max(get_one.ceilings, key=lambda run: run.rps)
         # The account GET against bare Litestar, with the customer GET's own ratio to bare Litestar as target:
@@ -413,6 +412,7 @@ class Bench:
         # the comparison see the same machine (the first customer GET runs minutes earlier).
         litestar_runs = memory.ceilings if postgres else get_one.ceilings
         account_get.ceilings = list(litestar_runs)
+        one_write.ceilings = list(litestar_runs)
         if neighbours and litestar_runs:
             customer_rps = sum(run.rps for run in neighbours) / len(neighbours)
             account_get.target = round(
