@@ -57,18 +57,51 @@ _SQLITE_DATETIME = CUSTOMER_TABLE.c.created_at.type.dialect_impl(sqlite.dialect(
 )
 
 
+# SQLite: a create is one row of a temporary view of the writer's connection, whose trigger inserts the
+# customer, its links to accounts (from the JSON array `links`) and its event. The creates queued
+# together are then one INSERT, which SQLite runs as one call and commits by itself (app.store.sqlite).
+_NEW_CUSTOMER = "new_customer"
+_CUSTOMER_COLUMNS = tuple(column.name for column in CUSTOMER_TABLE.columns if column.name != "seq")
+_NEW_CUSTOMER_COLUMNS = (
+    *_CUSTOMER_COLUMNS,
+    "links",
+    "event_id",
+    "event_type",
+    "event_body",
+    "event_created_at",
+)
+
+
+def _new_customer_schema() -> tuple[str, str]:
+    columns = _CUSTOMER_COLUMNS
+    names = ", ".join(_NEW_CUSTOMER_COLUMNS)
+    nulls = ", ".join(["NULL"] * len(_NEW_CUSTOMER_COLUMNS))
+    view = f"CREATE TEMP VIEW {_NEW_CUSTOMER} ({names}) AS SELECT {nulls} WHERE 0"
+    trigger = (
+        f"CREATE TEMP TRIGGER {_NEW_CUSTOMER}_insert INSTEAD OF INSERT ON {_NEW_CUSTOMER} BEGIN "
+        f"INSERT INTO {CUSTOMER_TABLE.name} ({', '.join(columns)})"
+        f" VALUES ({', '.join(f'NEW.{c}' for c in columns)}); "
+        f"INSERT INTO {LINK_TABLE.name} (customer_id, account_id)"
+        " SELECT NEW.id, value FROM json_each(NEW.links) WHERE NEW.links IS NOT NULL; "
+        f"INSERT INTO {OUTBOX_TABLE.name} ({', '.join(_EVENT_COLUMNS)})"
+        " VALUES (NEW.event_id, NEW.event_type, NEW.id, NEW.event_body, NEW.event_created_at); "
+        "END"
+    )
+    return view, trigger
+
+
 def _sqlite_create(
     row: dict[str, Any], doc_json: str, links: list[str], event: tuple[str, str, str, str, datetime]
 ) -> Inserts:
-    """SQLite: the rows creating one customer, its account links and its event, for the writer's
-    group-commit transaction to insert with those of the other creates queued with it (app.store.sqlite):
-    no statement building, no re-encoding of the document, no SQLAlchemy execution on the writer thread."""
+    """SQLite: the row creating one customer, its account links and its event (`_NEW_CUSTOMER`), for the
+    writer to insert with those of the other creates queued with it (app.store.sqlite): no statement
+    building, no re-encoding of the document, no SQLAlchemy execution on the writer thread."""
     stamp = _SQLITE_DATETIME(row["created_at"])
     values = {**row, "doc": doc_json, "created_at": stamp, "updated_at": stamp}
+    event_id, event_type, _customer_id, body, at = event
+    added = (dumps(links) if links else None, event_id, event_type, body, _SQLITE_DATETIME(at))
     return Inserts(
-        (CUSTOMER_TABLE.name, tuple(values), [tuple(values.values())]),
-        (LINK_TABLE.name, ("customer_id", "account_id"), [(row["id"], account) for account in links]),
-        (OUTBOX_TABLE.name, _EVENT_COLUMNS, [(*event[:4], _SQLITE_DATETIME(event[4]))]),
+        (_NEW_CUSTOMER, _NEW_CUSTOMER_COLUMNS, [(*(values[column] for column in _CUSTOMER_COLUMNS), *added)])
     )
 
 
@@ -264,6 +297,8 @@ class CustomerService:
         self._hot_sql = _HOT_SQL[self.store.dialect]
         # SQLite group-commits in its writer thread already (app.store.sqlite).
         self._group_commit = _GroupCommit(self.store) if self.store.dialect == "postgresql" else None
+        if isinstance(self.store, SqliteStore):
+            self.store.add_writer_schema(*_new_customer_schema())
 
     # -- reads ---------------------------------------------------------------------------------
 

@@ -18,14 +18,20 @@ from app.store.tables import Customer, CustomerAccount, EventOutbox
 BASE = "http://test/tmf-api/customerManagement/v4"
 
 
+def accounts(index: int) -> list[str]:
+    """None for even indexes, one for most odd ones, two for every fourth."""
+    return [f"acc-{index}", f"acc-{index}-b"][: (index % 2) * (1 + (index % 4 == 3))]
+
+
 def body(index: int) -> dict:
     return {
         "name": f"Concurrent {index}",
         "status": ("Approved", "Pending")[index % 2],
         "engagedParty": {"id": f"party-{index % 3}", "@referredType": "Organization"},
-        "account": [{"id": f"acc-{index}", "name": f"Account {index}", "@referredType": "BillingAccount"}]
-        if index % 2
-        else [],
+        "account": [
+            {"id": account, "name": f"Account {account}", "@referredType": "BillingAccount"}
+            for account in accounts(index)
+        ],
         "validFor": {"startDateTime": "2024-01-01T02:00:00+02:00"},
     }
 
@@ -49,7 +55,7 @@ async def test_concurrent_creates_each_commit_their_row_links_and_event(store: S
     linked = await store.read(
         lambda conn: conn.execute(select(links.c.customer_id, links.c.account_id)).all()
     )
-    assert sorted(linked) == sorted((records[i].id, f"acc-{i}") for i in range(1, 60, 2))
+    assert sorted(linked) == sorted((records[i].id, account) for i in range(60) for account in accounts(i))
     events = await store.read(lambda conn: conn.execute(select(outbox.c.customer_id, outbox.c.body)).all())
     assert sorted(customer_id for customer_id, _ in events) == sorted(record.id for record in records)
     for customer_id, event_body in events:
@@ -75,6 +81,13 @@ async def test_a_failed_create_fails_only_its_caller(store: Store, monkeypatch: 
     customer = Customer.__table__  # type: ignore[attr-defined]
     names = await store.read(lambda conn: conn.execute(select(customer.c.name)).scalars().all())
     assert sorted(names) == sorted(f"Concurrent {i}" for i in range(12) if i != 1)
+    # Nothing of the failed create is left: not its links (acc-1), not its event.
+    links = CustomerAccount.__table__  # type: ignore[attr-defined]
+    outbox = EventOutbox.__table__  # type: ignore[attr-defined]
+    linked = await store.read(lambda conn: conn.execute(select(links.c.account_id)).scalars().all())
+    assert "acc-1" not in linked and "acc-3" in linked
+    events = await store.read(lambda conn: conn.execute(select(outbox.c.customer_id)).scalars().all())
+    assert sorted(events) == sorted([taken.id, *(r.id for r in results if not isinstance(r, BaseException))])
 
 
 async def test_bulk_load_links_customers_to_their_accounts(store: Store) -> None:
@@ -85,5 +98,5 @@ async def test_bulk_load_links_customers_to_their_accounts(store: Store) -> None
     outbox = EventOutbox.__table__  # type: ignore[attr-defined]
     pairs = select(links.c.customer_id, links.c.account_id)
     linked = await store.read(lambda conn: conn.execute(pairs).all())
-    assert sorted(linked) == sorted((ids[i], f"acc-{i}") for i in (1, 3, 5))
+    assert sorted(linked) == sorted((ids[i], account) for i in range(6) for account in accounts(i))
     assert await store.read(lambda conn: conn.execute(select(outbox.c.seq)).all()) == []

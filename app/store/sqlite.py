@@ -73,6 +73,14 @@ def _runs(batch: list[_Unit]) -> Iterator[list[Work]]:
         yield run
 
 
+def _one_statement(runs: list[list[Work]]) -> bool:
+    """Whether a batch is one statement: a single run of Inserts into one table, in one VALUES list."""
+    if len(runs) != 1 or not isinstance(runs[0][0], Inserts):
+        return False
+    shape = runs[0][0].tables
+    return len(shape) == 1 and sum(len(unit.tables[0][2]) for unit in runs[0]) <= MAX_VALUES_ROWS  # type: ignore[union-attr]
+
+
 def _settle(outcomes: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
     for future, ok, value in outcomes:
         if future.cancelled():
@@ -141,6 +149,8 @@ class SqliteStore(Store):
         # The writer's statement journals (a write touching several indexes, the array-term triggers)
         # stay in memory: on disk each write opened and deleted a temporary file.
         event.listen(self._writer_engine, "connect", _temp_store_in_memory)
+        self._writer_schema: list[str] = []
+        event.listen(self._writer_engine, "connect", self._make_writer_schema)
         self._reader_engine = self._engine(url, pool_size=2)
         event.listen(self._reader_engine, "connect", _mapped)
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
@@ -166,6 +176,18 @@ class SqliteStore(Store):
         )
         event.listen(engine, "connect", apply_pragmas)
         return engine
+
+    def add_writer_schema(self, *statements: str) -> None:
+        """Temporary objects (views, triggers) of the writer's connection, made as it connects: the
+        shapes its Inserts may write through (one row of a view whose trigger writes several tables)."""
+        new = [statement for statement in statements if statement not in self._writer_schema]
+        if new:
+            self._writer_schema.extend(new)
+            self._writer_engine.dispose()  # a connection made before would lack them
+
+    def _make_writer_schema(self, dbapi_connection: Any, _record: Any) -> None:
+        for statement in self._writer_schema:
+            dbapi_connection.execute(statement)
 
     def _hot_connection(self) -> sqlite3.Connection:
         if self._hot is None:
@@ -231,7 +253,10 @@ class SqliteStore(Store):
 
     def _commit(self, runs: list[list[Work]]) -> list[tuple[bool, Any]]:
         """The runs in one transaction, committed. Several runs each get a savepoint, so a failing one rolls
-        back alone; a single run is the transaction, and its failure rolls the transaction back (raised)."""
+        back alone; a single run is the transaction, and its failure rolls the transaction back (raised).
+        A batch that is one statement (`_one_statement`) is its own transaction."""
+        if _one_statement(runs) and not self.traced:
+            return self._commit_statement(runs[0])
         with self._writer_engine.connect() as conn:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
             raw = conn.connection.driver_connection
@@ -249,6 +274,23 @@ class SqliteStore(Store):
             conn.commit()
         self.batches_committed += 1
         return outcomes
+
+    def _commit_statement(self, run: list[Work]) -> list[tuple[bool, Any]]:
+        """A run of Inserts into one table as one statement in autocommit: SQLite makes a statement atomic
+        and commits it when it completes, so the batch is one call into SQLite, with the GIL released
+        throughout (BEGIN, INSERT and COMMIT were three calls, each taking the GIL back from the event
+        loop after it). A failure has rolled the statement back, and is raised."""
+        with self._writer_engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            assert raw is not None and not raw.in_transaction
+            level = raw.isolation_level
+            raw.isolation_level = None  # no implicit BEGIN before the INSERT
+            try:
+                _insert(raw.execute, run)  # type: ignore[arg-type]
+            finally:
+                raw.isolation_level = level
+        self.batches_committed += 1
+        return [(True, None)] * len(run)
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
         def run() -> T:
