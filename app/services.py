@@ -73,14 +73,14 @@ _NEW_CUSTOMER_COLUMNS = (
 
 
 def _new_customer_schema() -> tuple[str, str]:
-    columns = _CUSTOMER_COLUMNS
+    """The view `_NEW_CUSTOMER` and its trigger, for SqliteStore.add_writer_schema."""
     names = ", ".join(_NEW_CUSTOMER_COLUMNS)
     nulls = ", ".join(["NULL"] * len(_NEW_CUSTOMER_COLUMNS))
     view = f"CREATE TEMP VIEW {_NEW_CUSTOMER} ({names}) AS SELECT {nulls} WHERE 0"
     trigger = (
         f"CREATE TEMP TRIGGER {_NEW_CUSTOMER}_insert INSTEAD OF INSERT ON {_NEW_CUSTOMER} BEGIN "
-        f"INSERT INTO {CUSTOMER_TABLE.name} ({', '.join(columns)})"
-        f" VALUES ({', '.join(f'NEW.{c}' for c in columns)}); "
+        f"INSERT INTO {CUSTOMER_TABLE.name} ({', '.join(_CUSTOMER_COLUMNS)})"
+        f" VALUES ({', '.join(f'NEW.{column}' for column in _CUSTOMER_COLUMNS)}); "
         f"INSERT INTO {LINK_TABLE.name} (customer_id, account_id)"
         " SELECT NEW.id, value FROM json_each(NEW.links) WHERE NEW.links IS NOT NULL; "
         f"INSERT INTO {OUTBOX_TABLE.name} ({', '.join(_EVENT_COLUMNS)})"

@@ -77,8 +77,10 @@ def _one_statement(runs: list[list[Work]]) -> bool:
     """Whether a batch is one statement: a single run of Inserts into one table, in one VALUES list."""
     if len(runs) != 1 or not isinstance(runs[0][0], Inserts):
         return False
-    shape = runs[0][0].tables
-    return len(shape) == 1 and sum(len(unit.tables[0][2]) for unit in runs[0]) <= MAX_VALUES_ROWS  # type: ignore[union-attr]
+    if len(runs[0][0].tables) != 1:
+        return False
+    rows = sum(len(unit.tables[0][2]) for unit in runs[0])  # type: ignore[union-attr]
+    return rows <= MAX_VALUES_ROWS
 
 
 def _settle(outcomes: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
@@ -278,8 +280,8 @@ class SqliteStore(Store):
     def _commit_statement(self, run: list[Work]) -> list[tuple[bool, Any]]:
         """A run of Inserts into one table as one statement in autocommit: SQLite makes a statement atomic
         and commits it when it completes, so the batch is one call into SQLite, with the GIL released
-        throughout (BEGIN, INSERT and COMMIT were three calls, each taking the GIL back from the event
-        loop after it). A failure has rolled the statement back, and is raised."""
+        throughout (in a transaction, BEGIN and COMMIT are two more calls, each taking the GIL back from
+        the event loop after it). A failure has rolled the statement back, and is raised."""
         with self._writer_engine.connect() as conn:
             raw = conn.connection.driver_connection
             assert raw is not None and not raw.in_transaction
