@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 
 import pytest
 from sqlalchemy import Connection, event, text
@@ -256,17 +257,90 @@ async def test_sqlite_a_failing_row_of_one_statement_fails_alone(store: Store) -
     assert notes == [(n, "old" if n == 7 else "new") for n in range(1, 13)]
 
 
+_COUNT_TO = (
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) SELECT count(*) FROM n"
+)
+
+
 async def test_a_long_inline_read_moves_to_the_reader_pool(store: Store) -> None:
     if not isinstance(store, SqliteStore):
         pytest.skip("inline reads are SQLite's")
-    count = (
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000) "
-        "SELECT count(*) FROM n"
-    )
-    assert (await store.fetch_all(count, ())) == [(300000,)]
+    assert not [t for t in threading.enumerate() if t.name.startswith("sqlite-reader")]
+    assert (await store.fetch_all(_COUNT_TO, (300000,))) == [(300000,)]
     assert store.inline_interrupted == 1
+    assert [t for t in threading.enumerate() if t.name.startswith("sqlite-reader")]  # run there
     assert (await store.fetch_all("SELECT 1", ())) == [(1,)]
     assert store.inline_interrupted == 1
+    assert (await store.fetch_all(_COUNT_TO, (200000,))) == [(200000,)]
+    assert store.inline_interrupted == 2
+
+
+def _progress_calls(store: SqliteStore, sql: str, params: tuple[int, ...]) -> int:
+    """How many times SQLite calls a progress handler every INLINE_STEP steps while running `sql`."""
+    calls = 0
+
+    def tick() -> int:
+        nonlocal calls
+        calls += 1
+        return 0
+
+    probe = sqlite3.connect(store._path)
+    try:
+        probe.set_progress_handler(tick, store.INLINE_STEP)
+        probe.execute(sql, params).fetchall()
+    finally:
+        probe.close()
+    return calls
+
+
+async def test_an_inline_read_runs_exactly_its_budget(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A read needing as many progress steps as the budget runs inline; one more and it moves to the pool.
+    Each read starts with the whole budget, whatever the read before it spent."""
+    if not isinstance(store, SqliteStore):
+        pytest.skip("inline reads are SQLite's")
+    calls = _progress_calls(store, _COUNT_TO, (20000,))
+    assert calls > 5
+    monkeypatch.setattr(store, "INLINE_BUDGET", calls)
+    assert (await store.fetch_all(_COUNT_TO, (20000,))) == [(20000,)]
+    assert (await store.fetch_row(_COUNT_TO, (20000,))) == (20000,)
+    assert store.inline_interrupted == 0
+    monkeypatch.setattr(store, "INLINE_BUDGET", calls - 1)
+    assert (await store.fetch_all(_COUNT_TO, (20000,))) == [(20000,)]
+    assert store.inline_interrupted == 1
+    monkeypatch.setattr(store, "INLINE_BUDGET", calls)
+    # The interrupted read left the budget spent: the next one, a single row, has the whole budget again.
+    assert (await store.fetch_row(_COUNT_TO, (20000,))) == (20000,)
+
+
+async def test_dispose_waits_for_the_work_in_flight(store: Store) -> None:
+    """A write and a read under way when the store is disposed finish first: the write is committed."""
+    if not isinstance(store, SqliteStore):
+        pytest.skip("the SQLite writer and reader threads")
+    await store.write(lambda conn: conn.execute(text("CREATE TABLE probe (n integer)")))
+    writing, reading, read = threading.Event(), threading.Event(), []
+
+    def slow_write(conn: Connection) -> None:
+        writing.set()
+        time.sleep(0.3)
+        conn.execute(text("INSERT INTO probe VALUES (1)"))
+
+    def slow_read(_conn: Connection) -> None:
+        reading.set()
+        time.sleep(0.3)
+        read.append(True)
+
+    wrote = asyncio.ensure_future(store.write(slow_write))
+    readout = asyncio.ensure_future(store.read(slow_read))
+    assert await asyncio.to_thread(writing.wait, 5) and await asyncio.to_thread(reading.wait, 5)
+    await store.dispose()
+    assert read == [True]
+    other = sqlite3.connect(store._path)
+    try:
+        assert other.execute("SELECT n FROM probe").fetchall() == [(1,)]
+    finally:
+        other.close()
+    await wrote
+    await readout
 
 
 async def test_counts_follow_every_commit(store: Store) -> None:

@@ -119,8 +119,11 @@ def _in_savepoint(
     return [(True, result)] * len(run)
 
 
-def _temp_store_in_memory(dbapi_connection: Any, _record: Any) -> None:
+def _writer_connection(dbapi_connection: Any, _record: Any) -> None:
+    """The writer's connection: statement journals in memory, and no implicit BEGIN (every transaction
+    begins explicitly, BEGIN IMMEDIATE, and a batch that is one statement needs none)."""
     dbapi_connection.execute("PRAGMA temp_store=MEMORY")
+    dbapi_connection.isolation_level = None
 
 
 # Readers see the database file through a memory map of up to this size (SQLite's default build limit,
@@ -150,7 +153,7 @@ class SqliteStore(Store):
         self._writer_engine = self._engine(url, pool_size=1)
         # The writer's statement journals (a write touching several indexes, the array-term triggers)
         # stay in memory: on disk each write opened and deleted a temporary file.
-        event.listen(self._writer_engine, "connect", _temp_store_in_memory)
+        event.listen(self._writer_engine, "connect", _writer_connection)
         self._writer_schema: list[str] = []
         event.listen(self._writer_engine, "connect", self._make_writer_schema)
         self._reader_engine = self._engine(url, pool_size=2)
@@ -284,13 +287,8 @@ class SqliteStore(Store):
         the event loop after it). A failure has rolled the statement back, and is raised."""
         with self._writer_engine.connect() as conn:
             raw = conn.connection.driver_connection
-            assert raw is not None and not raw.in_transaction
-            level = raw.isolation_level
-            raw.isolation_level = None  # no implicit BEGIN before the INSERT
-            try:
-                _insert(raw.execute, run)  # type: ignore[arg-type]
-            finally:
-                raw.isolation_level = level
+            assert raw is not None
+            _insert(raw.execute, run)  # type: ignore[arg-type]
         self.batches_committed += 1
         return [(True, None)] * len(run)
 
@@ -360,4 +358,3 @@ class SqliteStore(Store):
         self._reader_engine.dispose()
         if self._hot is not None:
             self._hot.close()
-            self._hot = None
