@@ -138,6 +138,20 @@ async def test_sqlite_a_failing_insert_among_a_run_fails_alone(store: Store) -> 
     assert set(notes) == expected | {(7, "old a"), (7, "old b")} and len(notes) == 24
 
 
+async def test_sqlite_a_run_failing_in_its_second_table_leaves_nothing_of_the_first(store: Store) -> None:
+    """A unit's row of the second table breaks a constraint (a note is NULL): the rows of the first table
+    written before it by the same statement go too, and the run is written again unit by unit."""
+    if not isinstance(store, SqliteStore):
+        pytest.skip("the SQLite writer's runs")
+    await _probe_tables(store)
+    works = [_probe_rows(n) for n in range(1, 9)]
+    works[4] = Inserts(("probe", ("n",), [(5,)]), ("probe_note", ("n", "note"), [(5, None)]))
+    outcomes = await _one_batch(store, works)
+    assert [type(o) for o in outcomes] == [type(None)] * 4 + [sqlite3.IntegrityError] + [type(None)] * 3
+    stored = await store.fetch_all("SELECT n FROM probe ORDER BY n", ())
+    assert [row[0] for row in stored] == [1, 2, 3, 4, 6, 7, 8]
+
+
 async def test_sqlite_runs_keep_their_order_with_other_units(store: Store) -> None:
     """Units between inserts split the runs and run in queue order, each in its savepoint: a failing one
     rolls back alone, a run with a failing unit is written again unit by unit (only that unit fails), and a
@@ -312,34 +326,44 @@ async def test_an_inline_read_runs_exactly_its_budget(store: Store, monkeypatch:
     assert (await store.fetch_row(_COUNT_TO, (20000,))) == (20000,)
 
 
-async def test_dispose_waits_for_the_work_in_flight(store: Store) -> None:
-    """A write and a read under way when the store is disposed finish first: the write is committed."""
+async def test_dispose_waits_for_a_write_under_way(store: Store) -> None:
+    """A write under way when the store is disposed finishes first: it is committed."""
     if not isinstance(store, SqliteStore):
-        pytest.skip("the SQLite writer and reader threads")
+        pytest.skip("the SQLite writer thread")
     await store.write(lambda conn: conn.execute(text("CREATE TABLE probe (n integer)")))
-    writing, reading, read = threading.Event(), threading.Event(), []
+    writing = threading.Event()
 
     def slow_write(conn: Connection) -> None:
         writing.set()
         time.sleep(0.3)
         conn.execute(text("INSERT INTO probe VALUES (1)"))
 
-    def slow_read(_conn: Connection) -> None:
-        reading.set()
-        time.sleep(0.3)
-        read.append(True)
-
     wrote = asyncio.ensure_future(store.write(slow_write))
-    readout = asyncio.ensure_future(store.read(slow_read))
-    assert await asyncio.to_thread(writing.wait, 5) and await asyncio.to_thread(reading.wait, 5)
+    assert await asyncio.to_thread(writing.wait, 5)
     await store.dispose()
-    assert read == [True]
     other = sqlite3.connect(store._path)
     try:
         assert other.execute("SELECT n FROM probe").fetchall() == [(1,)]
     finally:
         other.close()
     await wrote
+
+
+async def test_dispose_waits_for_a_read_under_way(store: Store) -> None:
+    """A read under way on the reader pool when the store is disposed finishes first."""
+    if not isinstance(store, SqliteStore):
+        pytest.skip("the SQLite reader threads")
+    reading, read = threading.Event(), []
+
+    def slow_read(_conn: Connection) -> None:
+        reading.set()
+        time.sleep(0.3)
+        read.append(True)
+
+    readout = asyncio.ensure_future(store.read(slow_read))
+    assert await asyncio.to_thread(reading.wait, 5)
+    await store.dispose()
+    assert read == [True]
     await readout
 
 
