@@ -19,7 +19,7 @@ BASE = "http://test/tmf-api/customerManagement/v4"
 
 
 def accounts(index: int) -> list[str]:
-    """None for even indexes, one for most odd ones, two for every fourth."""
+    """The accounts of customer `index`: none when even, one for most odd ones, two for every fourth."""
     return [f"acc-{index}", f"acc-{index}-b"][: (index % 2) * (1 + (index % 4 == 3))]
 
 
