@@ -25,11 +25,12 @@ from app.events.dispatch import Dispatcher, backoff_seconds
 from app.events.feed import FeedOverflow
 from app.events.filter import parse_subscription_query
 from app.events.hub import Events, HubService
-from app.events.queue import DeliveryQueue
+from app.events.queue import DeliveryQueue, Pending, pending_work, skip_fan_out_sql
 from app.services import CustomerService
 from app.settings import Settings
 from app.store.base import Store
 from app.store.factory import create_store
+from app.store.sqlite import SqliteStore
 from app.store.tables import EventDelivery, EventOutbox
 from tests.conftest import PG_URL, truncate_all
 from tests.support.listener import FAST_DISPATCH, Listener, fast_dispatch_env
@@ -227,6 +228,60 @@ async def test_claims_of_a_crashed_replica_are_taken_over_when_their_lease_expir
         assert [tuple(row) for row in rows] == [("delivered", 1)]
     finally:
         await survivor.stop()
+
+
+async def test_without_a_subscription_a_round_marks_the_events_fanned_out_with_one_statement(
+    settings: Settings, store: Store, listener: Listener
+) -> None:
+    """No subscription: the round marks the events fanned out (no delivery, no claim), on SQLite without the
+    writer thread; a subscriber made afterwards gets only the events written after it."""
+    service = CustomerService(store)
+    for index in range(3):
+        await service.create(customer(f"Early {index}"), BASE)
+    seqs = await store.read(
+        lambda conn: conn.execute(select(OUTBOX.seq).order_by(OUTBOX.seq)).scalars().all()
+    )
+    assert await store.read(pending_work) == Pending(unfanned=seqs[-1], due=False, subscribed=False)
+    fast = settings.model_copy(update=FAST_DISPATCH)
+    dispatcher = Dispatcher(store, fast, worker_id="solo")
+    thread: list[str] = []
+    if isinstance(store, SqliteStore):
+        await store.write(lambda conn: conn.connection.driver_connection.set_trace_callback(thread.append))
+    await dispatcher.run_once()
+    assert [s for s in thread if s != "COMMIT"] == []  # after the COMMIT of the unit setting the trace
+    assert (
+        await store.read(lambda conn: conn.execute(select(OUTBOX.fanned_out)).scalars().all()) == [True] * 3
+    )
+    assert await store.read(lambda conn: conn.execute(select(DELIVERY.seq)).all()) == []
+    assert await store.read(pending_work) == Pending(unfanned=None, due=False, subscribed=False)
+
+    await HubService(store, settings).subscribe({"callback": listener.callback()})
+    await service.create(customer("Late"), BASE)
+    assert (await store.read(pending_work)).subscribed
+    await dispatcher.start()
+    try:
+        [event] = await listener.wait_for(1, timeout=3)
+        assert event["event"]["customer"]["name"] == "Late"
+        await asyncio.sleep(0.2)
+        assert len(listener.events()) == 1
+    finally:
+        await dispatcher.stop()
+
+
+async def test_skipping_the_fan_out_marks_the_events_up_to_the_one_read(store: Store) -> None:
+    """Events stored after the round read the last unfanned one stay to be fanned out by the next round."""
+    service = CustomerService(store)
+    for index in range(4):
+        await service.create(customer(f"C{index}"), BASE)
+    seqs = await store.read(
+        lambda conn: conn.execute(select(OUTBOX.seq).order_by(OUTBOX.seq)).scalars().all()
+    )
+    await store.execute(skip_fan_out_sql(store.dialect), (seqs[1],))
+    marked = await store.read(
+        lambda conn: conn.execute(select(OUTBOX.fanned_out).order_by(OUTBOX.seq)).scalars().all()
+    )
+    assert marked == [True, True, False, False]
+    assert (await store.read(pending_work)).unfanned == seqs[-1]
 
 
 # -- processes ----------------------------------------------------------------------------------------

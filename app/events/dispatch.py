@@ -29,7 +29,7 @@ from datetime import timedelta
 
 import httpx
 
-from app.events.queue import FANOUT_BATCH, Claim, DeliveryQueue, pending_work
+from app.events.queue import FANOUT_BATCH, Claim, DeliveryQueue, pending_work, skip_fan_out_sql
 from app.security.network import CallbackPolicy, guarded_transport
 from app.settings import Settings
 from app.store.base import Store
@@ -134,12 +134,15 @@ class Dispatcher:
 
     async def run_once(self) -> None:
         """One round: fan out new events, then start sending to every subscriber with a due head."""
-        unfanned, due = await self.store.read(pending_work)
-        if unfanned:
+        pending = await self.store.read(pending_work)
+        fanned_out = pending.unfanned is not None and pending.subscribed
+        if fanned_out:
             while await self.store.write(self.queue.fan_out) == FANOUT_BATCH:
                 pass
+        elif pending.unfanned is not None:
+            await self.store.execute(skip_fan_out_sql(self.store.dialect), (pending.unfanned,))
         free = self.settings.dispatch_concurrency - len(self._chains)
-        if (unfanned or due) and free > 0 and not self._stopping:
+        if (fanned_out or pending.due) and free > 0 and not self._stopping:
             for claim in await self.store.write(functools.partial(self.queue.claim, limit=free)):
                 task = asyncio.create_task(self._deliver(claim), name=f"deliver-{claim.subscription_id}")
                 self._chains.add(task)

@@ -222,12 +222,31 @@ def claimable(now: datetime) -> ColumnElement[bool]:
     )
 
 
-def pending_work(conn: Connection) -> tuple[bool, bool]:
-    """(some events are not fanned out, some delivery is due and unclaimed): one cheap read per round."""
-    unfanned = select(OUTBOX.seq).where(OUTBOX.fanned_out == false()).limit(1)
+@dataclass(frozen=True)
+class Pending:
+    """What a round has to do, read in one snapshot (`pending_work`)."""
+
+    unfanned: int | None  # the last event not fanned out yet (None: every event is)
+    due: bool  # some delivery is due and unclaimed
+    subscribed: bool  # some subscription exists
+
+
+def pending_work(conn: Connection) -> Pending:
+    """One cheap read per round (each part an index lookup)."""
+    unfanned = select(func.max(OUTBOX.seq)).where(OUTBOX.fanned_out == false()).scalar_subquery()
     due = select(DELIVERY.seq).where(claimable(now_utc())).limit(1)
-    row = conn.execute(select(exists(unfanned), exists(due))).one()
-    return bool(row[0]), bool(row[1])
+    row = conn.execute(select(unfanned, exists(due), exists(select(SUBSCRIPTION.id)))).one()
+    return Pending(row[0], bool(row[1]), bool(row[2]))
+
+
+def skip_fan_out_sql(dialect: str) -> str:
+    """Marks the events up to `?` fanned out, deliveries or not: for `Store.execute`, when no subscription
+    exists. None ever wants these events: a subscription gets only the events after the last one stored
+    when it was made (`after_seq`). One statement over the partial index of the unfanned events, where
+    `fan_out` reads every event's body; on SQLite the writer process runs it, without the writer thread."""
+    if dialect == "postgresql":
+        return "UPDATE event_outbox SET fanned_out = TRUE WHERE NOT fanned_out AND seq <= ?"
+    return "UPDATE event_outbox SET fanned_out = 1 WHERE fanned_out = 0 AND seq <= ?"
 
 
 def _load(conn: Connection, deliveries: Sequence[int]) -> list[Claim]:
