@@ -10,7 +10,6 @@ import time
 import pytest
 from sqlalchemy import Connection, event, text
 
-from app.store import sqlite as sqlite_store
 from app.store.base import Store
 from app.store.sqlite import Inserts, SqliteStore
 
@@ -198,63 +197,6 @@ _PROBE_VIEW = (
 
 def _new_probe(n: int, note: str = "a") -> Inserts:
     return Inserts(("new_probe", ("n", "note"), [(n, note)]))
-
-
-async def _traced_batch(store: SqliteStore, works: list) -> tuple[list, list[str]]:  # type: ignore[type-arg]
-    """`works` as one batch (`_one_batch`), with the statements the writer's connection ran for it, as
-    SQLite reports them (a statement again for each statement its trigger runs)."""
-    statements: list[str] = []
-    await store.write(lambda conn: conn.connection.driver_connection.set_trace_callback(statements.append))
-    outcomes = await _one_batch(store, works)
-    ran = list(statements)
-    await store.write(lambda conn: conn.connection.driver_connection.set_trace_callback(None))
-    # First the end of the batch that set the trace, then the blocking unit's transaction.
-    assert ran[:3] == ["COMMIT", "BEGIN IMMEDIATE", "COMMIT"]
-    return outcomes, ran[3:]
-
-
-async def test_sqlite_inserts_into_one_table_are_one_statement_that_commits_itself(
-    store: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A batch of Inserts into one table (here a view, whose trigger writes two tables) that fit in one
-    VALUES list is one INSERT without BEGIN or COMMIT: SQLite commits the statement itself, before the
-    callers hear back."""
-    if not isinstance(store, SqliteStore):
-        pytest.skip("the SQLite writer's batches")
-    monkeypatch.setattr(sqlite_store, "MAX_VALUES_ROWS", 40)
-    await _probe_tables(store)
-    store.add_writer_schema(*_PROBE_VIEW)
-    store.add_writer_schema(*_PROBE_VIEW)  # a second service on the store: made once all the same
-    batches = store.batches_committed
-    outcomes, statements = await _traced_batch(store, [_new_probe(n) for n in range(1, 41)])
-    assert outcomes == [None] * 40
-    assert store.batches_committed - batches == 4  # the trace's two, the blocking unit's, the inserts'
-    assert len(set(statements)) == 1
-    assert statements[0].startswith("INSERT INTO new_probe (n, note) VALUES")
-    assert statements[0].count("'a')") == 40
-    other = sqlite3.connect(store._path)  # committed: another connection sees every row
-    try:
-        assert other.execute("SELECT count(*) FROM probe").fetchone() == (40,)
-        assert other.execute("SELECT count(*) FROM probe_note WHERE note = 'a'").fetchone() == (40,)
-    finally:
-        other.close()
-
-
-async def test_sqlite_inserts_beyond_one_values_list_are_a_transaction(
-    store: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """One row more than a VALUES list takes: two INSERTs, between BEGIN and COMMIT."""
-    if not isinstance(store, SqliteStore):
-        pytest.skip("the SQLite writer's batches")
-    monkeypatch.setattr(sqlite_store, "MAX_VALUES_ROWS", 40)
-    await _probe_tables(store)
-    store.add_writer_schema(*_PROBE_VIEW)
-    outcomes, statements = await _traced_batch(store, [_new_probe(n) for n in range(1, 42)])
-    assert outcomes == [None] * 41
-    assert statements[0] == "BEGIN IMMEDIATE" and statements[-1] == "COMMIT"
-    inserts = list(dict.fromkeys(statements[1:-1]))
-    assert [insert.count("'a')") for insert in inserts] == [40, 1]
-    assert (await store.fetch_all("SELECT count(*) FROM probe_note", ())) == [(41,)]
 
 
 async def test_sqlite_a_failing_row_of_one_statement_fails_alone(store: Store) -> None:

@@ -1,24 +1,33 @@
-"""SqliteStore: group-committed writes on one writer thread, inline reads with a step budget, and
-counts remembered under `PRAGMA data_version` (see app.store.base for the why)."""
+"""SqliteStore: group-committed writes, by a writer process (creates, statements) and one writer thread (the
+rest), inline reads with a step budget, and counts remembered under `PRAGMA data_version` (see
+app.store.base for the why)."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import logging
+import socket
 import sqlite3
+import subprocess
+import sys
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import QueuePool
 
+from app.domain.errors import ServiceUnavailable
 from app.settings import Settings
-from app.store.base import Store, apply_pragmas, json_text, sync_url
+from app.store import writer_process
+from app.store.base import SQLITE_PRAGMAS, Store, apply_pragmas, json_text, sync_url
 
 T = TypeVar("T")
+logger = logging.getLogger("tmf629.store")
 
 
 class Inserts:
@@ -32,6 +41,18 @@ class Inserts:
     def __init__(self, *tables: tuple[str, tuple[str, ...], list[tuple[Any, ...]]]) -> None:
         self.tables = tables
         self.shape = tuple((table, columns) for table, columns, _rows in tables)
+
+
+class _Statement:
+    """`SqliteStore.execute`'s statement, as a unit for the writer process (which runs it alone)."""
+
+    __slots__ = ("params", "sql")
+
+    def __init__(self, sql: str, params: tuple[Any, ...]) -> None:
+        self.sql, self.params = sql, params
+
+    def __call__(self, conn: Connection) -> None:  # on the writer thread (a failed statement: `_to_thread`)
+        conn.exec_driver_sql(self.sql, self.params)
 
 
 Work = Callable[[Connection], Any] | Inserts
@@ -48,9 +69,10 @@ def _values_sql(table: str, columns: tuple[str, ...], rows: int) -> str:
 
 
 def _insert(execute: Callable[[str, Any], Any], units: Sequence[Inserts]) -> None:
-    """The rows of units of one shape, table by table in their order, one multi-row INSERT per table (per
-    MAX_VALUES_ROWS rows). Each statement is one step of SQLite, so one release of the GIL and one wait to
-    take it back from the event loop: under load, that wait costs the writer more than SQLite's work."""
+    """On the writer thread, the rows of units of one shape, table by table in their order, one multi-row
+    INSERT per table (per MAX_VALUES_ROWS rows). Each statement is one step of SQLite, so one release of the
+    GIL and one wait to take it back from the event loop: under load, that wait costs more than SQLite's
+    work (the writer process, which runs one-table runs, has no such wait)."""
     for position, (table, columns) in enumerate(units[0].shape):
         rows = [row for unit in units for row in unit.tables[position][2]]
         for start in range(0, len(rows), MAX_VALUES_ROWS):
@@ -71,16 +93,6 @@ def _runs(batch: list[_Unit]) -> Iterator[list[Work]]:
         run.append(work)
     if run:
         yield run
-
-
-def _one_statement(runs: list[list[Work]]) -> bool:
-    """Whether a batch is one statement: a single run of Inserts into one table, in one VALUES list."""
-    if len(runs) != 1 or not isinstance(runs[0][0], Inserts):
-        return False
-    if len(runs[0][0].tables) != 1:
-        return False
-    rows = sum(len(unit.tables[0][2]) for unit in runs[0])  # type: ignore[union-attr]
-    return rows <= MAX_VALUES_ROWS
 
 
 def _settle(outcomes: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
@@ -119,10 +131,15 @@ def _in_savepoint(
     return [(True, result)] * len(run)
 
 
+# The writers' statement journals (a write touching several indexes, the array-term triggers) stay in memory:
+# on disk each write opened and deleted a temporary file.
+_WRITER_CONNECTION_SETUP = "PRAGMA temp_store=MEMORY"
+
+
 def _writer_connection(dbapi_connection: Any, _record: Any) -> None:
-    """The writer's connection: statement journals in memory, and no implicit BEGIN (every transaction
-    begins explicitly, BEGIN IMMEDIATE, and a batch that is one statement needs none)."""
-    dbapi_connection.execute("PRAGMA temp_store=MEMORY")
+    """The writer thread's connection: statement journals in memory (as the writer process's), and no
+    implicit BEGIN (every transaction begins explicitly, BEGIN IMMEDIATE)."""
+    dbapi_connection.execute(_WRITER_CONNECTION_SETUP)
     dbapi_connection.isolation_level = None
 
 
@@ -138,6 +155,89 @@ def _mapped(dbapi_connection: Any, _record: Any = None) -> None:
     dbapi_connection.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
 
 
+def _for_process(work: Work) -> bool:
+    """Whether the writer process can run `work`: a statement, or Inserts into one table."""
+    return isinstance(work, _Statement) or (isinstance(work, Inserts) and len(work.tables) == 1)
+
+
+def _rows(work: Work) -> int:
+    return len(work.tables[0][2]) if isinstance(work, Inserts) else 1
+
+
+class _WriterProcess(asyncio.Protocol):
+    """The server's end of app.store.writer_process: statements go out on its socket from the event loop, and
+    each answer byte, read by the loop's own poll, settles the units of the oldest statement still out."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        self.store = store
+        self.popen: subprocess.Popen[bytes] | None = None
+        self.transport: asyncio.Transport | None = None
+        self.in_flight: deque[list[_Unit]] = deque()
+        self.schema = 0  # how many of the store's writer-schema statements its connection made
+        self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()  # connection_lost
+
+    async def start(self, path: str, setup: list[str], schema: int) -> None:
+        self.schema = schema
+        ours, theirs = socket.socketpair()
+        with theirs:
+            self.popen = subprocess.Popen(
+                [sys.executable, writer_process.__file__, str(theirs.fileno()), path, orjson.dumps(setup)],
+                pass_fds=(theirs.fileno(),),
+            )
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_unix_connection(lambda: self, sock=ours)
+        self.transport = transport  # type: ignore[assignment]
+
+    def send(self, units: list[_Unit]) -> None:
+        """A `_Statement` alone, or Inserts of one shape into one table as one VALUES list."""
+        assert self.transport is not None
+        first = units[0][0]
+        if isinstance(first, _Statement):
+            payload = orjson.dumps([first.sql, first.params])
+        else:
+            assert isinstance(first, Inserts)
+            table, columns = first.shape[0]
+            params = [value for work, _, _ in units for row in work.tables[0][2] for value in row]  # type: ignore[union-attr]
+            payload = orjson.dumps([_values_sql(table, columns, len(params) // len(columns)), params])
+        self.in_flight.append(units)
+        self.transport.write(writer_process.HEADER.pack(len(payload)) + payload)
+
+    def data_received(self, data: bytes) -> None:
+        for answer in data:
+            units = self.in_flight.popleft()
+            if answer == writer_process.OK[0]:
+                self.store.batches_committed += 1
+                _settle([(future, True, None) for _, future, _ in units])
+            else:  # rolled back whole: the writer thread finds the unit at fault
+                self.store._to_thread(units)
+        self.store._kick()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.lost.done():
+            self.lost.set_result(None)
+        if self.store._process is self:
+            self.store._process = None
+        error = ServiceUnavailable("the SQLite writer process exited")
+        while self.in_flight:  # committed or not: unknown, so not written again
+            _settle([(future, False, error) for _, future, _ in self.in_flight.popleft()])
+        self.store._kick()
+
+    async def close(self) -> None:
+        """Close the socket (the process ends once it has read to the end) and wait for the process."""
+        if self.transport is not None and not self.lost.done():
+            if self.lost.get_loop() is asyncio.get_running_loop():
+                self.transport.close()
+                await self.lost
+            elif self.popen is not None:  # its event loop is gone (or another's): stop it from here
+                self.popen.terminate()
+        if self.popen is not None:
+            for _ in range(10_000):  # 10 s at most
+                if self.popen.poll() is not None:
+                    return
+                await asyncio.sleep(0.001)
+            self.popen.kill()
+
+
 class SqliteStore(Store):
     dialect = "sqlite"
     MAX_BATCH = 256
@@ -151,8 +251,6 @@ class SqliteStore(Store):
         url = sync_url(settings.database_url)
         self._path = make_url(url).database or ""
         self._writer_engine = self._engine(url, pool_size=1)
-        # The writer's statement journals (a write touching several indexes, the array-term triggers)
-        # stay in memory: on disk each write opened and deleted a temporary file.
         event.listen(self._writer_engine, "connect", _writer_connection)
         self._writer_schema: list[str] = []
         event.listen(self._writer_engine, "connect", self._make_writer_schema)
@@ -168,6 +266,15 @@ class SqliteStore(Store):
         self.inline_interrupted = 0  # inline reads that ran out of budget and went to the reader pool
         self._pending: deque[_Unit] = deque()
         self._draining = False
+        # The writer process (`_WriterProcess`), fed from one event loop, the first to write: there, writes
+        # wait in `_staged` for their turn, runs of one-table Inserts go to the process and other units to
+        # the writer thread, never both at once (so neither waits on SQLite's lock for the other).
+        self._by_process = self._path not in ("", ":memory:") and not self._path.startswith("file:")
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._staged: deque[_Unit] = deque()
+        self._process: _WriterProcess | None = None
+        self._starting: asyncio.Task[None] | None = None
+        self._thread_busy = False
 
     @staticmethod
     def _engine(url: str, pool_size: int) -> Engine:
@@ -188,7 +295,8 @@ class SqliteStore(Store):
         new = [statement for statement in statements if statement not in self._writer_schema]
         if new:
             self._writer_schema.extend(new)
-            self._writer_engine.dispose()  # a connection made before would lack them
+            self._writer_engine.dispose()  # a connection made before would lack them (`_kick` replaces
+            # a writer process started before them)
 
     def _make_writer_schema(self, dbapi_connection: Any, _record: Any) -> None:
         for statement in self._writer_schema:
@@ -210,14 +318,87 @@ class SqliteStore(Store):
         self._budget -= 1
         return 1 if self._budget < 0 else 0
 
+    async def execute(self, sql: str, params: tuple[Any, ...]) -> None:
+        await self.write(_Statement(sql, params))
+
     async def write(self, fn: Callable[[Connection], T] | Inserts) -> T:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
+        if self._by_process and not self.traced and self._loop in (None, loop):
+            self._loop = loop
+            self._staged.append((fn, future, loop))
+            self._kick()
+            return await future
         self._pending.append((fn, future, loop))
         if not self._draining:
             self._draining = True
             self._writer.submit(self._drain)
         return await future
+
+    def _kick(self) -> None:
+        """On the writer process's event loop: start what `_staged` allows, in order. A run of one-table
+        Inserts of one shape (one VALUES list) goes to the process once the thread is idle; other units go
+        to the thread once the process has answered. The process has one statement out at a time: what
+        queues meanwhile goes in the next one, the group commit of the thread's batches."""
+        while self._staged and not self._thread_busy:
+            if self._process is not None and self._process.in_flight:
+                return
+            work = self._staged[0][0]
+            if not (self._by_process and _for_process(work)):
+                batch = []
+                while (
+                    self._staged
+                    and len(batch) < self.MAX_BATCH
+                    and not (self._by_process and _for_process(self._staged[0][0]))
+                ):
+                    batch.append(self._staged.popleft())
+                self._to_thread(batch)
+                return
+            if self._process is not None and self._process.schema != len(self._writer_schema):
+                self._process.transport.close()  # type: ignore[union-attr]  # it ends; a new one starts
+                self._process = None
+            if self._process is None:
+                if self._starting is None:
+                    self._starting = asyncio.ensure_future(self._start_process())
+                return
+            units, rows = [self._staged.popleft()], _rows(work)
+            while self._staged and isinstance(work, Inserts) and len(units) < self.MAX_BATCH:
+                unit = self._staged[0][0]
+                if (
+                    not isinstance(unit, Inserts)
+                    or unit.shape != work.shape
+                    or rows + _rows(unit) > MAX_VALUES_ROWS
+                ):
+                    break
+                rows += _rows(unit)
+                units.append(self._staged.popleft())
+            self._process.send(units)
+
+    async def _start_process(self) -> None:
+        process = _WriterProcess(self)
+        try:
+            schema = self._writer_schema
+            await process.start(self._path, [*SQLITE_PRAGMAS, _WRITER_CONNECTION_SETUP, *schema], len(schema))
+        except Exception:  # it cannot be started (no memory, no fds): the writer thread runs every write
+            logger.exception("could not start the SQLite writer process; writing from the server's thread")
+            self._by_process = False
+        else:
+            self._process = process
+        finally:
+            self._starting = None
+        self._kick()
+
+    def _to_thread(self, batch: list[_Unit]) -> None:
+        """Units of `_staged` to the writer thread, which settles them; `_staged` waits until it is done."""
+        self._thread_busy = True
+
+        def done(_: asyncio.Future[None]) -> None:
+            self._thread_busy = False
+            self._kick()
+
+        asyncio.get_running_loop().run_in_executor(self._writer, self._commit_batch, batch).add_done_callback(
+            done
+        )
 
     def _drain(self) -> None:
         """Group commit, on the writer thread: every unit of work queued so far runs in one
@@ -258,10 +439,7 @@ class SqliteStore(Store):
 
     def _commit(self, runs: list[list[Work]]) -> list[tuple[bool, Any]]:
         """The runs in one transaction, committed. Several runs each get a savepoint, so a failing one rolls
-        back alone; a single run is the transaction, and its failure rolls the transaction back (raised).
-        A batch that is one statement (`_one_statement`) is its own transaction."""
-        if _one_statement(runs) and not self.traced:
-            return self._commit_statement(runs[0])
+        back alone; a single run is the transaction, and its failure rolls the transaction back (raised)."""
         with self._writer_engine.connect() as conn:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
             raw = conn.connection.driver_connection
@@ -279,18 +457,6 @@ class SqliteStore(Store):
             conn.commit()
         self.batches_committed += 1
         return outcomes
-
-    def _commit_statement(self, run: list[Work]) -> list[tuple[bool, Any]]:
-        """A run of Inserts into one table as one statement in autocommit: SQLite makes a statement atomic
-        and commits it when it completes, so the batch is one call into SQLite, with the GIL released
-        throughout (in a transaction, BEGIN and COMMIT are two more calls, each taking the GIL back from
-        the event loop after it). A failure has rolled the statement back, and is raised."""
-        with self._writer_engine.connect() as conn:
-            raw = conn.connection.driver_connection
-            assert raw is not None
-            _insert(raw.execute, run)  # type: ignore[arg-type]
-        self.batches_committed += 1
-        return [(True, None)] * len(run)
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
         def run() -> T:
@@ -349,9 +515,19 @@ class SqliteStore(Store):
 
     def pool_in_use(self) -> int:
         """Writes queued for the writer thread (SQLite's only contended resource)."""
-        return len(self._pending)
+        return len(self._pending) + len(self._staged)
 
     async def dispose(self) -> None:
+        if self._loop is asyncio.get_running_loop():
+            while (
+                self._staged
+                or self._thread_busy
+                or self._starting
+                or (self._process and self._process.in_flight)
+            ):
+                await asyncio.sleep(0.001)
+        if self._process is not None:
+            await self._process.close()
         self._writer.shutdown(wait=True)
         self._readers.shutdown(wait=True)
         self._writer_engine.dispose()

@@ -1,0 +1,66 @@
+"""The SQLite writer process: runs the statements the server sends it, each in autocommit, in order.
+
+    python -m app.store.writer_process FD DATABASE_PATH SETUP_JSON
+
+FD is this end of a socket pair whose other end the server keeps. Each request is a 4-byte little-endian
+length and an orjson array `[sql, params]`; each answer is one byte, in the order of the requests: 0 once the
+statement has committed, 1 if it failed (rolled back whole, as SQLite does a statement). The process ends when
+the server closes its end (or dies). SETUP_JSON is the list of statements run on connecting: the pragmas and
+the temporary objects the statements write through (app.store.sqlite).
+
+Why a process: the server's event loop and a writer thread share one GIL, and each SQLite call of the
+writer takes it back from the loop; here SQLite's work runs on its own interpreter, and the loop only writes
+a request and reads a byte. Only stdlib and orjson are imported: the process starts in milliseconds and
+stays small.
+"""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+import struct
+import sys
+
+import orjson
+
+HEADER = struct.Struct("<I")
+OK, FAILED = b"\x00", b"\x01"
+
+
+def _exactly(stream: socket.SocketIO, size: int) -> bytes | None:
+    data = b""
+    while len(data) < size:
+        chunk = stream.read(size - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def serve(sock: socket.socket, database: str, setup: list[str]) -> None:
+    conn = sqlite3.connect(database, isolation_level=None, timeout=5, check_same_thread=False)
+    for statement in setup:
+        conn.execute(statement)
+    stream = socket.SocketIO(sock, "rb")
+    while True:
+        header = _exactly(stream, HEADER.size)
+        payload = _exactly(stream, HEADER.unpack(header)[0]) if header else None
+        if payload is None:
+            break
+        sql, params = orjson.loads(payload)
+        try:
+            conn.execute(sql, params)
+        except Exception:  # rolled back: the server writes the units again itself, to learn which failed
+            sock.sendall(FAILED)
+        else:
+            sock.sendall(OK)
+    conn.close()
+
+
+def main() -> None:
+    fd, database, setup = sys.argv[1:4]
+    serve(socket.socket(fileno=int(fd)), database, orjson.loads(setup))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,195 @@
+"""SQLite's writer process (app.store.writer_process): what it writes, what the writer thread still writes,
+and what happens when the process dies, is replaced or is stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import threading
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from app.domain.errors import ServiceUnavailable
+from app.store import sqlite as sqlite_store
+from app.store.base import Store
+from app.store.sqlite import Inserts, SqliteStore
+
+
+@pytest.fixture
+async def sqlite(store: Store) -> SqliteStore:
+    if not isinstance(store, SqliteStore):
+        pytest.skip("the writer process is SQLite's")
+    await store.write(
+        lambda conn: conn.execute(text("CREATE TABLE probe (n integer PRIMARY KEY, note text)"))
+    )
+    return store
+
+
+def _probe(n: int, note: str = "a") -> Inserts:
+    return Inserts(("probe", ("n", "note"), [(n, note)]))
+
+
+async def _thread_statements(store: SqliteStore) -> list[str]:
+    """The statements the writer thread's connection runs from now on (SQLite's trace callback)."""
+    statements: list[str] = []
+    await store.write(lambda conn: conn.connection.driver_connection.set_trace_callback(statements.append))
+    return statements
+
+
+async def test_inserts_queued_together_are_one_statement_of_the_process(sqlite: SqliteStore) -> None:
+    """Inserts queued while the writer thread works go to the process once it is done, as one statement (one
+    commit); the thread's connection runs none of it, and another connection sees every row."""
+    statements = await _thread_statements(sqlite)
+    release = threading.Event()
+    blocker = asyncio.ensure_future(sqlite.write(lambda conn: release.wait(5)))
+    await asyncio.sleep(0.05)
+    pending = [asyncio.ensure_future(sqlite.write(_probe(n))) for n in range(1, 41)]
+    await asyncio.sleep(0.05)
+    assert sqlite.pool_in_use() == 40  # waiting for the thread: never both at once
+    batches = sqlite.batches_committed
+    release.set()
+    await blocker
+    assert await asyncio.gather(*pending) == [None] * 40
+    assert sqlite.batches_committed - batches == 2  # the blocking unit's, then the one statement's
+    assert not [s for s in statements if "probe" in s]
+    assert sqlite._process is not None and sqlite._process.popen is not None
+    assert sqlite._process.popen.pid != os.getpid() and sqlite._process.popen.poll() is None
+    other = sqlite3.connect(sqlite._path)
+    try:
+        assert other.execute("SELECT count(*), min(n), max(n) FROM probe").fetchone() == (40, 1, 40)
+    finally:
+        other.close()
+
+
+async def test_inserts_beyond_one_values_list_are_statements_one_after_the_other(
+    sqlite: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """41 rows queued with a 40-row VALUES limit: two statements, each its own commit; a different shape
+    (another table) starts a statement of its own."""
+    monkeypatch.setattr(sqlite_store, "MAX_VALUES_ROWS", 40)
+    await sqlite.write(lambda conn: conn.execute(text("CREATE TABLE other (n integer)")))
+    await sqlite.write(_probe(100))  # the process is running
+    batches = sqlite.batches_committed
+    works = [_probe(n) for n in range(1, 42)] + [Inserts(("other", ("n",), [(1,)]))]
+    assert await asyncio.gather(*(sqlite.write(work) for work in works)) == [None] * 42
+    assert sqlite.batches_committed - batches == 3
+    assert await sqlite.fetch_all("SELECT count(*) FROM probe", ()) == [(42,)]
+    assert await sqlite.fetch_all("SELECT count(*) FROM other", ()) == [(1,)]
+
+
+async def test_a_unit_queued_behind_the_process_waits_for_its_answer(sqlite: SqliteStore) -> None:
+    """A function unit queued after Inserts runs on the thread only once the process has committed them: it
+    sees their rows."""
+    inserts = [asyncio.ensure_future(sqlite.write(_probe(n))) for n in range(1, 21)]
+    await asyncio.sleep(0)  # queued
+    counted = await sqlite.write(lambda conn: conn.execute(text("SELECT count(*) FROM probe")).scalar_one())
+    await asyncio.gather(*inserts)
+    assert counted == 20
+
+
+async def test_a_statement_runs_in_the_process_and_a_failing_one_raises_its_error(
+    sqlite: SqliteStore,
+) -> None:
+    statements = await _thread_statements(sqlite)
+    await sqlite.execute("INSERT INTO probe (n, note) VALUES (?, ?)", (1, "one"))
+    assert not [s for s in statements if "probe" in s]
+    assert await sqlite.fetch_all("SELECT n, note FROM probe", ()) == [(1, "one")]
+    with pytest.raises(IntegrityError, match="UNIQUE"):  # run again by the thread, which raises it
+        await sqlite.execute("INSERT INTO probe (n, note) VALUES (?, ?)", (1, "again"))
+    assert await sqlite.fetch_all("SELECT n, note FROM probe", ()) == [(1, "one")]
+
+
+async def test_a_failing_row_fails_only_its_caller(sqlite: SqliteStore) -> None:
+    """The process's statement fails whole on one bad row; the thread writes the units again one by one."""
+    await sqlite.write(_probe(7, "old"))
+    outcomes = await asyncio.gather(
+        *(sqlite.write(_probe(n, "new")) for n in range(1, 13)), return_exceptions=True
+    )
+    assert [type(o) for o in outcomes] == [type(None)] * 6 + [sqlite3.IntegrityError] + [type(None)] * 5
+    rows = await sqlite.fetch_all("SELECT n, note FROM probe ORDER BY n", ())
+    assert rows == [(n, "old" if n == 7 else "new") for n in range(1, 13)]
+
+
+_SLOW = (
+    "INSERT INTO probe (n, note) SELECT 99, count(*) FROM "
+    "(WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 100000000) SELECT i FROM r)"
+)
+
+
+async def test_a_killed_process_fails_its_statement_and_the_next_write_starts_another(
+    sqlite: SqliteStore,
+) -> None:
+    """Killed under a statement: its caller hears 503's error (committed or not is unknown, so nothing is
+    written again), and the next write starts a new process."""
+    await sqlite.write(_probe(1))
+    first = sqlite._process
+    assert first is not None and first.popen is not None
+    slow = asyncio.ensure_future(sqlite.execute(_SLOW, ()))
+    await asyncio.sleep(0.2)
+    assert not slow.done()
+    os.kill(first.popen.pid, signal.SIGKILL)
+    with pytest.raises(ServiceUnavailable, match="writer process exited"):
+        await asyncio.wait_for(slow, 5)
+    await sqlite.write(_probe(2))
+    assert sqlite._process is not None and sqlite._process is not first
+    assert await sqlite.fetch_all("SELECT n FROM probe ORDER BY n", ()) == [(1,), (2,)]
+
+
+async def test_a_process_started_before_a_writer_schema_is_replaced(sqlite: SqliteStore) -> None:
+    await sqlite.write(_probe(1))
+    first = sqlite._process
+    assert first is not None and first.popen is not None
+    sqlite.add_writer_schema(
+        "CREATE TEMP VIEW new_probe (n) AS SELECT NULL WHERE 0",
+        "CREATE TEMP TRIGGER new_probe_insert INSTEAD OF INSERT ON new_probe BEGIN"
+        " INSERT INTO probe (n, note) VALUES (NEW.n, 'view'); END",
+    )
+    await sqlite.write(Inserts(("new_probe", ("n",), [(2,)])))
+    assert sqlite._process is not first
+    assert await asyncio.wait_for(asyncio.to_thread(first.popen.wait), 5) == 0
+    assert await sqlite.fetch_all("SELECT n, note FROM probe ORDER BY n", ()) == [(1, "a"), (2, "view")]
+
+
+async def test_dispose_waits_for_queued_writes_then_stops_the_process(sqlite: SqliteStore) -> None:
+    await sqlite.write(_probe(1))
+    process = sqlite._process
+    assert process is not None and process.popen is not None
+    pending = [asyncio.ensure_future(sqlite.write(_probe(n))) for n in range(2, 30)]
+    await asyncio.sleep(0)
+    await sqlite.dispose()
+    assert all(task.done() and task.exception() is None for task in pending)
+    assert process.popen.poll() == 0
+    other = sqlite3.connect(sqlite._path)
+    try:
+        assert other.execute("SELECT count(*) FROM probe").fetchone() == (29,)
+    finally:
+        other.close()
+
+
+async def test_writes_of_another_event_loop_go_to_the_thread(sqlite: SqliteStore) -> None:
+    """The process is fed from one event loop; a write from another (a thread's) runs on the writer thread,
+    and both are stored."""
+    await sqlite.write(_probe(1))
+    statements = await _thread_statements(sqlite)
+    await asyncio.to_thread(asyncio.run, sqlite.write(_probe(2)))
+    assert [s for s in statements if s.startswith("INSERT INTO probe")]
+    assert await sqlite.fetch_all("SELECT n FROM probe ORDER BY n", ()) == [(1,), (2,)]
+
+
+async def test_without_a_process_the_thread_writes_everything(
+    sqlite: SqliteStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A process that cannot be started (here: no interpreter where it should be) is logged, and the writes
+    waiting for it, and every later one, are written by the writer thread."""
+    monkeypatch.setattr("sys.executable", "/nonexistent/python")
+    statements = await _thread_statements(sqlite)
+    assert await asyncio.gather(*(sqlite.write(_probe(n)) for n in range(1, 6))) == [None] * 5
+    await sqlite.execute("INSERT INTO probe (n, note) VALUES (?, ?)", (6, "statement"))
+    assert sqlite._process is None
+    assert "could not start the SQLite writer process" in caplog.text
+    assert len([s for s in statements if s.startswith("INSERT INTO probe")]) >= 2
+    assert await sqlite.fetch_all("SELECT count(*) FROM probe", ()) == [(6,)]
