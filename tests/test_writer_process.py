@@ -10,7 +10,7 @@ import sqlite3
 import threading
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
 from app.domain.errors import ServiceUnavailable
@@ -41,26 +41,19 @@ async def _thread_statements(store: SqliteStore) -> list[str]:
 
 
 async def test_inserts_queued_together_are_one_statement_of_the_process(sqlite: SqliteStore) -> None:
-    """Inserts queued while the writer thread works go to the process once it is done, as one statement (one
-    commit); the thread's connection runs none of it, and another connection sees every row."""
+    """The process has one statement out at a time: the Inserts queued meanwhile go together in the next one
+    (one commit). The thread's connection runs none of it, and another connection sees every row."""
     statements = await _thread_statements(sqlite)
-    release = threading.Event()
-    blocker = asyncio.ensure_future(sqlite.write(lambda conn: release.wait(5)))
-    await asyncio.sleep(0.05)
-    pending = [asyncio.ensure_future(sqlite.write(_probe(n))) for n in range(1, 41)]
-    await asyncio.sleep(0.05)
-    assert sqlite.pool_in_use() == 40  # waiting for the thread: never both at once
+    await sqlite.write(_probe(1))
     batches = sqlite.batches_committed
-    release.set()
-    await blocker
-    assert await asyncio.gather(*pending) == [None] * 40
-    assert sqlite.batches_committed - batches == 2  # the blocking unit's, then the one statement's
+    assert await asyncio.gather(*(sqlite.write(_probe(n)) for n in range(2, 42))) == [None] * 40
+    assert sqlite.batches_committed - batches == 2  # the first alone, then the 39 queued meanwhile
     assert not [s for s in statements if "probe" in s]
     assert sqlite._process is not None and sqlite._process.popen is not None
     assert sqlite._process.popen.pid != os.getpid() and sqlite._process.popen.poll() is None
     other = sqlite3.connect(sqlite._path)
     try:
-        assert other.execute("SELECT count(*), min(n), max(n) FROM probe").fetchone() == (40, 1, 40)
+        assert other.execute("SELECT count(*), min(n), max(n) FROM probe").fetchone() == (41, 1, 41)
     finally:
         other.close()
 
@@ -81,14 +74,24 @@ async def test_inserts_beyond_one_values_list_are_statements_one_after_the_other
     assert await sqlite.fetch_all("SELECT count(*) FROM other", ()) == [(1,)]
 
 
-async def test_a_unit_queued_behind_the_process_waits_for_its_answer(sqlite: SqliteStore) -> None:
-    """A function unit queued after Inserts runs on the thread only once the process has committed them: it
-    sees their rows."""
-    inserts = [asyncio.ensure_future(sqlite.write(_probe(n))) for n in range(1, 21)]
-    await asyncio.sleep(0)  # queued
-    counted = await sqlite.write(lambda conn: conn.execute(text("SELECT count(*) FROM probe")).scalar_one())
-    await asyncio.gather(*inserts)
-    assert counted == 20
+async def test_the_process_waits_for_the_lock_of_a_unit_on_the_thread(sqlite: SqliteStore) -> None:
+    """The thread and the process write at the same time and take turns at SQLite's lock: a create sent
+    while a unit of work holds it commits once that unit has."""
+    await sqlite.write(_probe(1))
+    release = threading.Event()
+
+    def holding(conn: Connection) -> None:
+        conn.execute(text("INSERT INTO probe (n, note) VALUES (2, 'thread')"))
+        release.wait(5)
+
+    unit = asyncio.ensure_future(sqlite.write(holding))
+    await asyncio.sleep(0.05)  # the thread holds the write lock
+    create = asyncio.ensure_future(sqlite.write(_probe(3)))
+    await asyncio.sleep(0.2)
+    assert not create.done() and sqlite._process is not None and sqlite._process.in_flight
+    release.set()
+    await asyncio.wait_for(asyncio.gather(unit, create), 5)
+    assert await sqlite.fetch_all("SELECT n FROM probe ORDER BY n", ()) == [(1,), (2,), (3,)]
 
 
 async def test_a_statement_runs_in_the_process_and_a_failing_one_raises_its_error(

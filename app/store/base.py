@@ -7,10 +7,9 @@ code runs on both databases; the hot paths use fixed SQL texts below the ORM (`f
 * PostgreSQL (app.store.postgres): an AsyncEngine over asyncpg; units of work run through
   `AsyncConnection.run_sync`; hot reads go through an asyncpg pool of their own.
 * SQLite (app.store.sqlite): aiosqlite would hop to a thread for every cursor call. Instead, writes are
-  group-committed, one batch at a time: creates and single statements by a writer process (its own
-  interpreter: SQLite's work there never waits for the event loop's GIL), other units of work whole on
-  one writer thread. Batches never overlap, so SQLite never makes a writer wait for its lock, and one
-  commit serves every write queued meanwhile. Hot reads
+  group-committed, one commit serving every write queued meanwhile: creates and single statements by a
+  writer process (its own interpreter: SQLite's work there never waits for the event loop's GIL), other
+  units of work whole on one writer thread. Hot reads
   run inline on a read-only WAL connection (WAL readers never wait for the writer), within a step
   budget past which the reader pool takes over; other reads run on the reader pool.
 """
