@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,27 @@ from app.store.base import Store
 from app.store.factory import create_store
 from app.store.migrate import upgrade
 from tests.support.listener import FAST_DISPATCH, Listener
+
+
+@pytest.fixture(autouse=True)
+def _mutant_deadline() -> Iterator[None]:
+    """Under mutmut, a test still running after a minute fails: a mutant that leaves a write waiting for an
+    answer that never comes hangs without using CPU, which mutmut's own limit (CPU seconds) never stops."""
+    if not os.environ.get("MUTANT_UNDER_TEST"):
+        yield
+        return
+
+    def expired(_signal: int, _frame: Any) -> None:
+        raise TimeoutError("the test ran for more than 60 s under mutmut")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(60)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
 
 PG_URL = os.environ.get("TMF629_TEST_DATABASE_URL") or None
 BACKENDS = ["sqlite", "postgresql"]

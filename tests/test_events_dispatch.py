@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.domain.errors import InvalidQuery
 from app.domain.patch import PatchFormat
@@ -257,7 +257,8 @@ async def test_without_a_subscription_a_round_marks_the_events_fanned_out_with_o
 
     await HubService(store, settings).subscribe({"callback": listener.callback()})
     await service.create(customer("Late"), BASE)
-    assert (await store.read(pending_work)).subscribed
+    late = await store.read(lambda conn: conn.execute(select(func.max(OUTBOX.seq))).scalar_one())
+    assert await store.read(pending_work) == Pending(unfanned=late, due=False, subscribed=True)
     await dispatcher.start()
     try:
         [event] = await listener.wait_for(1, timeout=3)

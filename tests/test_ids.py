@@ -6,7 +6,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from app.domain.ids import new_id
+from app.domain.ids import new_id, storable
 
 
 def test_ids_are_distinct_version_7_uuids() -> None:
@@ -34,4 +34,10 @@ def test_the_random_bits_vary_within_a_millisecond() -> None:
     """Below the time and version bits, ids of one millisecond differ in both random fields (12, 62 bits)."""
     ids = [uuid.UUID(new_id()).int for _ in range(200)]
     assert len({i >> 64 & 0xFFF for i in ids}) > 50
+    assert {i >> 64 & 1 for i in ids} == {0, 1}  # rand_a starts right above the variant's 64 bits
     assert len({i & (1 << 62) - 1 for i in ids}) == 200
+
+
+def test_an_identifier_holding_nul_is_not_storable() -> None:
+    assert storable(new_id()) and storable("any text")
+    assert not storable("a\x00b") and not storable("\x00")

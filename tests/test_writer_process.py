@@ -78,14 +78,15 @@ async def test_the_process_waits_for_the_lock_of_a_unit_on_the_thread(sqlite: Sq
     """The thread and the process write at the same time and take turns at SQLite's lock: a create sent
     while a unit of work holds it commits once that unit has."""
     await sqlite.write(_probe(1))
-    release = threading.Event()
+    holds, release = threading.Event(), threading.Event()
 
     def holding(conn: Connection) -> None:
         conn.execute(text("INSERT INTO probe (n, note) VALUES (2, 'thread')"))
+        holds.set()
         release.wait(5)
 
     unit = asyncio.ensure_future(sqlite.write(holding))
-    await asyncio.sleep(0.05)  # the thread holds the write lock
+    assert await asyncio.to_thread(holds.wait, 5)  # the thread holds the write lock
     create = asyncio.ensure_future(sqlite.write(_probe(3)))
     await asyncio.sleep(0.2)
     assert not create.done() and sqlite._process is not None and sqlite._process.in_flight
@@ -135,7 +136,7 @@ async def test_a_killed_process_fails_its_statement_and_the_next_write_starts_an
     await asyncio.sleep(0.2)
     assert not slow.done()
     os.kill(first.popen.pid, signal.SIGKILL)
-    with pytest.raises(ServiceUnavailable, match="writer process exited"):
+    with pytest.raises(ServiceUnavailable, match="^the SQLite writer process exited$"):
         await asyncio.wait_for(slow, 5)
     await sqlite.write(_probe(2))
     assert sqlite._process is not None and sqlite._process is not first
@@ -158,19 +159,33 @@ async def test_a_process_started_before_a_writer_schema_is_replaced(sqlite: Sqli
 
 
 async def test_dispose_waits_for_queued_writes_then_stops_the_process(sqlite: SqliteStore) -> None:
+    """Writes queued when dispose starts are all committed first, the last one a statement that takes a
+    while; then the process ends on its own (exit status 0)."""
     await sqlite.write(_probe(1))
     process = sqlite._process
     assert process is not None and process.popen is not None
     pending = [asyncio.ensure_future(sqlite.write(_probe(n))) for n in range(2, 30)]
+    pending.append(asyncio.ensure_future(sqlite.execute(_SLOW.replace("100000000", "300000"), ())))
     await asyncio.sleep(0)
     await sqlite.dispose()
     assert all(task.done() and task.exception() is None for task in pending)
     assert process.popen.poll() == 0
     other = sqlite3.connect(sqlite._path)
     try:
-        assert other.execute("SELECT count(*) FROM probe").fetchone() == (29,)
+        assert other.execute("SELECT count(*), max(note) FROM probe").fetchone() == (30, "a")
+        assert other.execute("SELECT note FROM probe WHERE n = 99").fetchone() == ("300000",)
     finally:
         other.close()
+
+
+async def test_dispose_from_another_event_loop_kills_the_process(sqlite: SqliteStore) -> None:
+    """The loop the process answers to is not the one disposing (it is gone, say): nothing could take its
+    answers, so it is killed rather than waited for."""
+    await sqlite.write(_probe(1))
+    process = sqlite._process
+    assert process is not None and process.popen is not None
+    await asyncio.wait_for(asyncio.to_thread(asyncio.run, sqlite.dispose()), 5)
+    assert process.popen.poll() == -signal.SIGKILL
 
 
 async def test_writes_of_another_event_loop_go_to_the_thread(sqlite: SqliteStore) -> None:

@@ -234,8 +234,8 @@ class Pending:
 def pending_work(conn: Connection) -> Pending:
     """One cheap read per round (each part an index lookup)."""
     unfanned = select(func.max(OUTBOX.seq)).where(OUTBOX.fanned_out == false()).scalar_subquery()
-    due = select(DELIVERY.seq).where(claimable(now_utc())).limit(1)
-    row = conn.execute(select(unfanned, exists(due), exists(select(SUBSCRIPTION.id)))).one()
+    due = exists().where(claimable(now_utc()))
+    row = conn.execute(select(unfanned, due, exists(select(SUBSCRIPTION.id)))).one()
     return Pending(row[0], bool(row[1]), bool(row[2]))
 
 

@@ -184,8 +184,11 @@ class _WriterProcess(asyncio.Protocol):
                 [sys.executable, writer_process.__file__, str(theirs.fileno()), path, orjson.dumps(setup)],
                 pass_fds=(theirs.fileno(),),
             )
-        loop = asyncio.get_running_loop()
-        transport, _ = await loop.create_unix_connection(lambda: self, sock=ours)
+        try:
+            transport, _ = await asyncio.get_running_loop().create_unix_connection(lambda: self, sock=ours)
+        except BaseException:
+            ours.close()  # the process reads the end of its input and ends
+            raise
         self.transport = transport  # type: ignore[assignment]
 
     def send(self, units: list[_Unit]) -> None:
@@ -223,19 +226,20 @@ class _WriterProcess(asyncio.Protocol):
         self.store._kick()
 
     async def close(self) -> None:
-        """Close the socket (the process ends once it has read to the end) and wait for the process."""
-        if self.transport is not None and not self.lost.done():
+        """Close the socket (the process ends once it has read to the end) and wait for the process. From
+        another event loop than its own (gone, most likely), nothing can take its answers: it is killed."""
+        assert self.transport is not None and self.popen is not None  # started
+        if not self.lost.done():
             if self.lost.get_loop() is asyncio.get_running_loop():
                 self.transport.close()
                 await self.lost
-            elif self.popen is not None:  # its event loop is gone (or another's): stop it from here
-                self.popen.terminate()
-        if self.popen is not None:
-            for _ in range(10_000):  # 10 s at most
-                if self.popen.poll() is not None:
-                    return
-                await asyncio.sleep(0.001)
-            self.popen.kill()
+            else:
+                self.popen.kill()
+        for _ in range(10_000):  # 10 s at most
+            if self.popen.poll() is not None:
+                return
+            await asyncio.sleep(0.001)
+        self.popen.kill()
 
 
 class SqliteStore(Store):

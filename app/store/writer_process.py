@@ -1,12 +1,13 @@
 """The SQLite writer process: runs the statements the server sends it, each in autocommit, in order.
 
-    python -m app.store.writer_process FD DATABASE_PATH SETUP_JSON
+    python app/store/writer_process.py FD DATABASE_PATH SETUP_JSON     (started by app.store.sqlite)
 
 FD is this end of a socket pair whose other end the server keeps. Each request is a 4-byte little-endian
 length and an orjson array `[sql, params]`; each answer is one byte, in the order of the requests: 0 once the
-statement has committed, 1 if it failed (rolled back whole, as SQLite does a statement). The process ends when
-the server closes its end (or dies). SETUP_JSON is the list of statements run on connecting: the pragmas and
-the temporary objects the statements write through (app.store.sqlite).
+statement has committed, 1 if it failed (rolled back whole, as SQLite does a statement). SETUP_JSON is the
+list of statements run on connecting: the pragmas and the temporary objects the statements write through. The
+process ends when the server closes its end (or dies); it ignores SIGINT and SIGTERM, which are the server's
+to act on.
 
 Why a process: the server's event loop and a writer thread share one GIL, and each SQLite call of the
 writer takes it back from the loop; here SQLite's work runs on its own interpreter, and the loop only writes
@@ -16,6 +17,7 @@ stays small.
 
 from __future__ import annotations
 
+import signal
 import socket
 import sqlite3
 import struct
@@ -58,6 +60,10 @@ def serve(sock: socket.socket, database: str, setup: list[str]) -> None:
 
 
 def main() -> None:
+    # Ctrl-C or a stop signal to the server's process group is the server's to handle: it closes the socket
+    # once its writes are done, and the process ends at that end of file (or at the server's death).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     fd, database, setup = sys.argv[1:4]
     serve(socket.socket(fileno=int(fd)), database, orjson.loads(setup))
 
