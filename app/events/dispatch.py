@@ -135,14 +135,14 @@ class Dispatcher:
     async def run_once(self) -> None:
         """One round: fan out new events, then start sending to every subscriber with a due head."""
         pending = await self.store.read(pending_work)
-        fanned_out = pending.unfanned is not None and pending.subscribed
-        if fanned_out:
+        fanning_out = pending.unfanned is not None and pending.subscribed
+        if fanning_out:
             while await self.store.write(self.queue.fan_out) == FANOUT_BATCH:
                 pass
         elif pending.unfanned is not None:
             await self.store.execute(skip_fan_out_sql(self.store.dialect), (pending.unfanned,))
         free = self.settings.dispatch_concurrency - len(self._chains)
-        if (fanned_out or pending.due) and free > 0 and not self._stopping:
+        if (fanning_out or pending.due) and free > 0 and not self._stopping:
             for claim in await self.store.write(functools.partial(self.queue.claim, limit=free)):
                 task = asyncio.create_task(self._deliver(claim), name=f"deliver-{claim.subscription_id}")
                 self._chains.add(task)

@@ -5,7 +5,9 @@ PostgreSQL. What makes several replicas safe:
 
 * Fan-out: one replica at a time (a PostgreSQL transaction-level advisory lock; SQLite has one writer)
   turns outbox rows not yet `fanned_out`, in outbox order, into one `pending` `event_delivery` row per
-  matching subscription. Each subscriber's queue is therefore in commit order.
+  matching subscription. Each subscriber's queue is therefore in commit order. With no subscription at
+  all, a round marks the events fanned out with one UPDATE instead (`skip_fan_out_sql`), which replicas may
+  run at the same time: it only sets the flag.
 * Claim: only the *head* of a subscriber's queue (its oldest pending delivery) can be claimed, when it
   is due and unclaimed; rows are taken with `FOR UPDATE SKIP LOCKED` and marked with a lease
   (`claimed_until`, `claimed_by`). Nothing overtakes an earlier pending delivery, and a lease left by a
