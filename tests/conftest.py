@@ -26,13 +26,15 @@ from tests.support.listener import FAST_DISPATCH, Listener
 
 @pytest.fixture(autouse=True)
 def _mutant_deadline() -> Iterator[None]:
-    """Under mutmut, a test still running after a minute fails: a mutant that leaves a write waiting for an
-    answer that never comes hangs without using CPU, which mutmut's own limit (CPU seconds) never stops."""
+    """Under mutmut, a test still running after a minute fails (and its teardown every 10 s after): a mutant
+    that leaves a write waiting for an answer that never comes hangs without using CPU, which mutmut's own
+    limit (CPU seconds) never stops."""
     if not os.environ.get("MUTANT_UNDER_TEST"):
         yield
         return
 
     def expired(_signal: int, _frame: Any) -> None:
+        signal.alarm(10)  # again, so a teardown left waiting for the same answer fails too
         raise TimeoutError("the test ran for more than 60 s under mutmut")
 
     previous = signal.signal(signal.SIGALRM, expired)
