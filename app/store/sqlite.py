@@ -200,8 +200,9 @@ class _WriterProcess(asyncio.Protocol):
         else:
             assert isinstance(first, Inserts)
             table, columns = first.shape[0]
-            params = [value for work, _, _ in units for row in work.tables[0][2] for value in row]  # type: ignore[union-attr]
-            payload = orjson.dumps([_values_sql(table, columns, len(params) // len(columns)), params])
+            rows = [row for work, _, _ in units for row in work.tables[0][2]]  # type: ignore[union-attr]
+            params = [value for row in rows for value in row]
+            payload = orjson.dumps([_values_sql(table, columns, len(rows)), params])
         self.in_flight.append(units)
         self.transport.write(writer_process.HEADER.pack(len(payload)) + payload)
 

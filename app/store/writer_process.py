@@ -29,25 +29,18 @@ HEADER = struct.Struct("<I")
 OK, FAILED = b"\x00", b"\x01"
 
 
-def _exactly(stream: socket.SocketIO, size: int) -> bytes | None:
-    data = b""
-    while len(data) < size:
-        chunk = stream.read(size - len(data))
-        if not chunk:
-            return None
-        data += chunk
-    return data
-
-
 def serve(sock: socket.socket, database: str, setup: list[str]) -> None:
     conn = sqlite3.connect(database, isolation_level=None, timeout=5, check_same_thread=False)
     for statement in setup:
         conn.execute(statement)
-    stream = socket.SocketIO(sock, "rb")
+    stream = sock.makefile("rb")  # buffered: read(n) returns n bytes, fewer only at the end
     while True:
-        header = _exactly(stream, HEADER.size)
-        payload = _exactly(stream, HEADER.unpack(header)[0]) if header else None
-        if payload is None:
+        header = stream.read(HEADER.size)
+        if len(header) < HEADER.size:
+            break
+        size = HEADER.unpack(header)[0]
+        payload = stream.read(size)
+        if len(payload) < size:
             break
         sql, params = orjson.loads(payload)
         try:
