@@ -17,13 +17,17 @@ with the standard result or error. The short path only reads, so starting over c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import orjson
 from graphql import (
+    GraphQLID,
     GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLString,
     GraphQLUnionType,
     is_leaf_type,
 )
@@ -32,15 +36,37 @@ from graphql.pyutils import Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 _STANDARD = object()  # "not plain data: execute the field the standard way"
+MAX_PLANS = 512  # plans kept across requests; all are dropped when one more would not fit
+
+Complete = Callable[[Any, Any], Any]  # (a value, the request's context) -> its answer, or _STANDARD
+Fields = list[tuple[str, Complete]]
+
+
+def _standard(_value: Any, _context: Any) -> Any:
+    return _STANDARD
+
+
+# Plans of selections, across requests: (schema, type, the selection's field nodes, the variables) -> (those
+# objects themselves, kept so that their ids stay theirs; the selection's field functions). Parsed documents
+# are cached by their text (resolvers.endpoint), so a query sent again reaches the same nodes.
+_PLANS: dict[tuple[Any, ...], tuple[tuple[Any, ...], Fields]] = {}
 
 
 class MemberExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    """Plans once, runs per object. The first object of a type under a selection builds, for each of its
+    fields, a function that reads the field of an object and completes it (its argument values coerced,
+    its type's checks resolved to the few a value needs); its sibling objects, and the same query sent
+    again with the same variables, reuse them. A plan holds nothing of a request: the context is passed
+    to it."""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Extensions that wrap every resolver (none here) must see every field: then no short path.
         manager = self.middleware_manager
         self._short = manager is None or not manager.middlewares
-        self._arguments: dict[tuple[int, int], dict[str, Any]] = {}
+        # This execution's selections (by id, the selection kept alive) -> their field functions.
+        self._plans: dict[tuple[int, int], tuple[Any, Fields]] = {}
+        self._variables: bytes | None = None
 
     def execute_fields(
         self,
@@ -56,12 +82,13 @@ class MemberExecutionContext(StrawberryGraphQLCoreExecutionContext):
             )
         read: dict[str, Any] = {}
         standard: dict[str, Any] | None = None
-        for response_name, field_details_list in grouped_field_set.items():
-            value = self._plain_field(parent_type, source_value, field_details_list)
+        context = self.context_value
+        for response_name, field in self._fields(parent_type, grouped_field_set):
+            value = field(source_value, context)
             if value is _STANDARD:
                 if standard is None:
                     standard = {}
-                standard[response_name] = field_details_list
+                standard[response_name] = grouped_field_set[response_name]
             else:
                 read[response_name] = value
         if standard is None:
@@ -75,86 +102,180 @@ class MemberExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return merged()
         return _in_order(grouped_field_set, read, executed)
 
-    def _plain_field(self, parent_type: Any, source: Any, field_details_list: Any) -> Any:
+    def _fields(self, parent_type: Any, grouped_field_set: Any) -> Fields:
+        """The function of each field of a selection on `parent_type`."""
+        key = (id(parent_type), id(grouped_field_set))
+        found = self._plans.get(key)
+        if found is None or found[0] is not grouped_field_set:
+            found = self._plans[key] = (
+                grouped_field_set,
+                self._shared_fields(parent_type, grouped_field_set),
+            )
+        return found[1]
+
+    def _shared_fields(self, parent_type: Any, grouped_field_set: Any) -> Fields:
+        """The plan of a selection made by an earlier request with the same variables, or a new one."""
+        every = [details for details_list in grouped_field_set.values() for details in details_list]
+        variables = self._variable_key()
+        if variables is None or any(d.fragment_variable_values is not None for d in every):
+            return self._new_fields(parent_type, grouped_field_set)
+        owners = (self.schema, parent_type, *(details.node for details in every))
+        key = (*map(id, owners), variables)
+        found = _PLANS.get(key)
+        if found is not None and all(a is b for a, b in zip(found[0], owners, strict=True)):
+            return found[1]
+        fields = self._new_fields(parent_type, grouped_field_set)
+        if len(_PLANS) >= MAX_PLANS:
+            _PLANS.clear()
+        _PLANS[key] = (owners, fields)
+        return fields
+
+    def _variable_key(self) -> bytes | None:
+        """This request's variable values (as coerced) as a key, or None when they are not plain JSON (an
+        input object is coerced to an object of its class): then nothing is shared."""
+        if self._variables is None:
+            try:
+                coerced = self.variable_values.coerced  # graphql-core's VariableValues
+                self._variables = orjson.dumps(coerced, option=orjson.OPT_SORT_KEYS)
+            except TypeError:
+                self._variables = b""
+        return self._variables or None
+
+    def _new_fields(self, parent_type: Any, grouped_field_set: Any) -> Fields:
+        return [(name, self._field(parent_type, each)) for name, each in grouped_field_set.items()]
+
+    def _field(self, parent_type: Any, field_details_list: Any) -> Complete:
         details = field_details_list[0]
         name = details.node.name.value
         if name == "__typename":
-            return parent_type.name
+            type_name = parent_type.name
+            return lambda _source, _context: type_name
         field_def = self.schema.get_field(parent_type, name)
         if field_def is None:
-            return _STANDARD
+            return _standard
         resolve = field_def.resolve
-        try:
-            if getattr(resolve, "member", False):
-                value = resolve(source, None)
-            else:
-                fast = getattr(resolve, "fast", None)
-                if fast is None:
-                    return _STANDARD
-                value = fast(source, self.context_value, self._argument_values(field_def, details))
-                if value is None:  # not at hand: the field's own resolver decides
-                    return _STANDARD
-        except Exception:
-            return _STANDARD
-        return self._plain_value(field_def.type, field_details_list, value)
+        if getattr(resolve, "member", False):
+            complete = self._completer(field_def.type, field_details_list)
 
-    def _argument_values(self, field_def: Any, details: Any) -> dict[str, Any]:
-        key = (id(details.node), id(details.fragment_variable_values))
-        found = self._arguments.get(key)
-        if found is None:
-            found = self._arguments[key] = get_argument_values(
+            def member(source: Any, context: Any) -> Any:
+                try:
+                    value = resolve(source, None)
+                except Exception:
+                    return _STANDARD
+                return complete(value, context)
+
+            return member
+        fast = getattr(resolve, "fast", None)
+        if fast is None:
+            return _standard
+        try:
+            arguments = get_argument_values(
                 field_def,
                 details.node,
                 self.variable_values,
                 details.fragment_variable_values,
                 self.hide_suggestions,
             )
-        return found
+        except Exception:
+            return _standard  # the standard way answers the error
+        complete = self._completer(field_def.type, field_details_list)
 
-    def _plain_value(self, type_: Any, field_details_list: Any, value: Any) -> Any:
-        if isinstance(type_, GraphQLNonNull):
-            if value is None:
-                return _STANDARD
-            type_ = type_.of_type
-        elif value is None:
-            return None
-        if isinstance(type_, GraphQLList):
-            if not isinstance(value, list):
-                return _STANDARD
-            items = []
-            for item in value:
-                done = self._plain_value(type_.of_type, field_details_list, item)
-                if done is _STANDARD:
-                    return _STANDARD
-                items.append(done)
-            return items
-        if is_leaf_type(type_):
+        def at_hand(source: Any, context: Any) -> Any:
             try:
-                coerced = type_.coerce_output_value(value)
+                value = fast(source, context, arguments)
             except Exception:
                 return _STANDARD
-            return _STANDARD if coerced is None or coerced is Undefined else coerced
-        if isinstance(type_, GraphQLInterfaceType | GraphQLUnionType):
-            if not getattr(type_.resolve_type, "plain", False):
+            if value is None:  # not at hand: the field's own resolver decides
                 return _STANDARD
-            runtime = self.schema.get_type(type_.resolve_type(value, None, type_))
-            if not isinstance(runtime, GraphQLObjectType) or not self.schema.is_sub_type(type_, runtime):
-                return _STANDARD
-            type_ = runtime
-        if not isinstance(type_, GraphQLObjectType):
-            return _STANDARD
-        if type_.is_type_of is not None and not type_.is_type_of(value, None):
-            return _STANDARD
+            return complete(value, context)
+
+        return at_hand
+
+    def _completer(self, type_: Any, field_details_list: Any) -> Complete:
+        """The function completing a value of `type_` (null included) under this selection."""
+        required = isinstance(type_, GraphQLNonNull)
+        if required:
+            type_ = type_.of_type
+        null = _STANDARD if required else None
+        if isinstance(type_, GraphQLList):
+            item = self._completer(type_.of_type, field_details_list)
+
+            def items(value: Any, context: Any) -> Any:
+                if value is None:
+                    return null
+                if not isinstance(value, list):
+                    return _STANDARD
+                done = []
+                for member in value:
+                    answer = item(member, context)
+                    if answer is _STANDARD:
+                        return _STANDARD
+                    done.append(answer)
+                return done
+
+            return items
+        if is_leaf_type(type_):
+            coerce = type_.coerce_output_value
+            text = type_ is GraphQLString or type_ is GraphQLID  # a str is its own answer
+
+            def leaf(value: Any, _context: Any) -> Any:
+                if value is None:
+                    return null
+                if text and type(value) is str:
+                    return value
+                try:
+                    coerced = coerce(value)
+                except Exception:
+                    return _STANDARD
+                return _STANDARD if coerced is None or coerced is Undefined else coerced
+
+            return leaf
+        if isinstance(type_, GraphQLObjectType):
+            return self._object(type_, field_details_list, null)
+        if isinstance(type_, GraphQLInterfaceType) or isinstance(type_, GraphQLUnionType):
+            return self._abstract(type_, field_details_list, null)
+        return lambda value, _context: null if value is None else _STANDARD
+
+    def _object(self, type_: Any, field_details_list: Any, null: Any) -> Complete:
         collected = self.collect_subfields(type_, field_details_list)
         if collected.new_defer_usages:
-            return _STANDARD
-        result: dict[str, Any] = {}
-        for response_name, sub_details in collected.grouped_field_set.items():
-            done = self._plain_field(type_, value, sub_details)
-            if done is _STANDARD:
+            return lambda value, _context: null if value is None else _STANDARD
+        fields = self._new_fields(type_, collected.grouped_field_set)
+        is_type_of = type_.is_type_of
+
+        def obj(value: Any, context: Any) -> Any:
+            if value is None:
+                return null
+            if is_type_of is not None and not is_type_of(value, None):
                 return _STANDARD
-            result[response_name] = done
-        return result
+            result: dict[str, Any] = {}
+            for response_name, field in fields:
+                answer = field(value, context)
+                if answer is _STANDARD:
+                    return _STANDARD
+                result[response_name] = answer
+            return result
+
+        return obj
+
+    def _abstract(self, type_: Any, field_details_list: Any, null: Any) -> Complete:
+        """An interface or union whose `resolve_type` is marked `plain` (it needs no resolve info): the
+        object function of each of its types, chosen by each value's type."""
+        resolve_type = type_.resolve_type
+        if not getattr(resolve_type, "plain", False):
+            return lambda value, _context: null if value is None else _STANDARD
+        by_type = {
+            runtime.name: self._object(runtime, field_details_list, null)
+            for runtime in self.schema.get_possible_types(type_)
+        }
+
+        def abstract(value: Any, context: Any) -> Any:
+            if value is None:
+                return null
+            complete = by_type.get(resolve_type(value, None, type_))
+            return _STANDARD if complete is None else complete(value, context)
+
+        return abstract
 
 
 def _in_order(grouped_field_set: Any, read: dict[str, Any], executed: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from app.domain.errors import Invalid
 T = TypeVar("T")
 
 EXTENSIONS = "extensions"
-EXTRA = "_extensions"  # where a resource object keeps the members its type does not name
+DOCUMENT = "_document"  # where a resource object keeps its TMF document (its `extensions` are read from it)
 
 
 @dataclass(frozen=True)
@@ -35,10 +35,12 @@ class Plan:
     known: frozenset[str]
     extensible: bool
     by_tmf: dict[str, Member]  # the members by TMF name
-    absent: dict[str, None]  # every member's Python name, set to None: the object's fields before its values
+    # The members whose class has no None of its own, set to None: an object's fields before its values.
+    absent: dict[str, None]
 
 
 _PLANS: dict[type, Plan] = {}
+_NOT_SET = object()
 
 
 def _unwrap(annotation: Any) -> tuple[Any, bool]:
@@ -70,7 +72,7 @@ def plan(cls: type) -> Plan:
             frozenset(m.tmf for m in members),
             extensible,
             {m.tmf: m for m in members},
-            dict.fromkeys(m.python for m in members),
+            dict.fromkeys(m.python for m in members if cls.__dict__.get(m.python, _NOT_SET) is not None),
         )
         _PLANS[cls] = found
     return found
@@ -79,9 +81,9 @@ def plan(cls: type) -> Plan:
 def from_document(cls: type[T], doc: dict[str, Any], **given: Any) -> T:
     """The resource object of the output type `cls` from a TMF JSON object; `given` fields are set as
     they are. Its sub-resources stay JSON objects, whose fields read them by member name
-    (schema.derive.resolve_members_directly), so nothing is built for what a query does not select. The
-    object is filled in directly (its class has no other initialisation): members absent from `doc` are
-    null."""
+    (schema.derive.resolve_members_directly), so nothing is built for what a query does not select, and
+    its `extensions` are worked out from `doc` when asked for. The object is filled in directly (its class
+    has no other initialisation): members absent from `doc` are null (most from their class's default)."""
     layout = plan(cls)
     instance = object.__new__(cls)
     values = instance.__dict__
@@ -101,7 +103,7 @@ def from_document(cls: type[T], doc: dict[str, Any], **given: Any) -> T:
         values[member.python] = value
     values.update(given)
     if layout.extensible:
-        values[EXTRA] = {k: v for k, v in doc.items() if k not in layout.known} or None
+        values[DOCUMENT] = doc
     return instance
 
 

@@ -27,7 +27,7 @@ from strawberry.utils.str_converters import to_snake_case
 from app.domain.catalogue import Kind, kind_of
 from app.domain.model import Defaulted, ServerOwned, TmfModel, markers, nested_model, tmf_name, unwrap
 from app.domain.resource import ResourceType
-from schema.convert import EXTRA, plan
+from schema.convert import DOCUMENT, plan
 from schema.scalars import JSON, DateTime
 
 EXTENSIONS_OUT = "Members the client sent that the model does not name, as sent"
@@ -99,9 +99,14 @@ def resolve_members_directly(schema: Any) -> None:
 def extensions(root: Any, info: Info) -> JSON | None:
     """The members the type does not name, of a sub-resource's JSON object or of a resource object."""
     if type(root) is dict:
+        doc = root
         known = plan(REGISTRY.classes[info._raw_info.parent_type.name]).known
-        return {name: value for name, value in root.items() if name not in known} or None
-    return root.__dict__.get(EXTRA)  # type: ignore[no-any-return]
+    else:
+        doc = root.__dict__.get(DOCUMENT)
+        if doc is None:
+            return None
+        known = plan(type(root)).known
+    return {name: value for name, value in doc.items() if name not in known} or None
 
 
 class _Registry:

@@ -6,6 +6,8 @@
 * Members are read and coerced at once (resolvers/execution.py): a stored value the schema cannot answer
   still gets GraphQL's standard error at its path (a null for a non-null field is a server fault, masked
   as every one is), with null propagated as the specification says.
+* The plan of a query is kept for the next requests sending it with the same variables, and it holds no
+  data: the same text with other variables, or after a write, answers what those ask and what is stored.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from app.store.base import Store
+from resolvers import execution
 from tests.conftest import LiveServer
 from tests.test_graphql import gql
 from tests.test_graphql_account import customer, rest
@@ -123,3 +126,43 @@ async def test_members_the_schema_cannot_answer_get_the_standard_errors(
     body = await gql(server, nested, {"id": odd["id"]}, errors=True)
     assert body["data"] == {"customer": {"name": "Odd", "engagedParty": {"id": "p", "name": None}}}
     assert [error["path"] for error in body["errors"]] == [["customer", "engagedParty", "name"]]
+
+
+SENT_AGAIN = """query($first: Int, $named: Boolean!) { customers(first: 2) { nodes {
+  id name @include(if: $named) accounts(first: $first) { id name } } } }"""
+
+
+async def test_a_query_sent_again_answers_its_own_variables_and_the_stored_data(server: LiveServer) -> None:
+    people = [await customer(server, f"Customer {index}") for index in range(2)]
+    for bill in range(2):
+        await rest(server, "POST", "/billingAccount", json=billing(f"Bill {bill}", people[0]["id"]))
+
+    async def ask(first: int | None, named: bool) -> list[dict[str, object]]:
+        data = await gql(server, SENT_AGAIN, {"first": first, "named": named})
+        nodes: list[dict[str, object]] = data["customers"]["nodes"]
+        return nodes
+
+    execution._PLANS.clear()
+    one = await ask(1, True)
+    plans = len(execution._PLANS)
+    assert plans > 0  # planned once, kept
+    assert [node["name"] for node in one] == ["Customer 0", "Customer 1"]
+    assert [[a["name"] for a in node["accounts"]] for node in one] == [["Bill 0"], []]
+    assert await ask(1, True) == one
+    assert len(execution._PLANS) == plans  # the same text and variables: the kept plan answered
+    every = await ask(None, False)
+    assert len(execution._PLANS) > plans  # other variables: a plan of their own
+    assert [sorted(node) for node in every] == [["accounts", "id"], ["accounts", "id"]]
+    assert [[a["name"] for a in node["accounts"]] for node in every] == [["Bill 0", "Bill 1"], []]
+
+    await rest(
+        server,
+        "PATCH",
+        f"/customer/{people[0]['id']}",
+        json={"name": "Renamed"},
+        headers={"content-type": "application/merge-patch+json"},
+    )
+    plans = len(execution._PLANS)
+    renamed = await ask(1, True)
+    assert len(execution._PLANS) == plans
+    assert [node["name"] for node in renamed] == ["Renamed", "Customer 1"]
