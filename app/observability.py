@@ -17,7 +17,6 @@ import logging
 import os
 import re
 import time
-from bisect import bisect_left
 from contextvars import ContextVar
 from typing import Any
 
@@ -33,7 +32,8 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from app.settings import Settings
 
-REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
+# The id as it goes on the wire (ASCII bytes), decoded only when a log line names it.
+REQUEST_ID: ContextVar[bytes | None] = ContextVar("request_id", default=None)
 METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST.replace("; charset=utf-8", "")  # Litestar adds the charset
 MAX_OPERATION_NAMES = 100
 _OPERATION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
@@ -66,12 +66,10 @@ LIVE_SUBSCRIPTIONS = Gauge(
 _http_children: dict[tuple[str, str, int], Any] = {}
 _graphql_children: dict[tuple[str, str, str], Any] = {}
 _operation_names: set[str] = set()
-_METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
+HTTP_METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))  # others: `other`
 
 
 def _child(route: str, method: str, status: int) -> Any:
-    if method not in _METHODS:  # a client-chosen token: keep the label set bounded
-        method = "other"
     key = (route, method, status)
     child = _http_children.get(key)
     if child is None:
@@ -79,37 +77,32 @@ def _child(route: str, method: str, status: int) -> Any:
     return child
 
 
-# One process: each request is added to its series' running sum and bucket counts here, and these are folded
-# into the histogram at each scrape, so a request costs a dict lookup and two list increments instead of a
-# labelled lookup and two locked increments, and keeps nothing alive (no list of requests grows between
-# scrapes). The bucket of a duration is the first whose upper bound is at least it (prometheus-client's
-# rule). Several workers write their values to shared files that any worker's scrape reads, so there each
-# request goes to the histogram at once.
-_waiting: dict[tuple[str, str, int], tuple[list[float], list[int]]] = {}
-_NO_BUCKETS = [0] * (len(_LATENCY_BUCKETS) + 1)
+# One process: the HTTP edge (rest.middleware) adds each request's duration to its series' running sum and one
+# to the count of its bucket, here, and these are folded into the histogram at each scrape, so a request costs
+# a dict lookup and two list increments instead of a labelled lookup and two locked increments, and keeps
+# nothing alive (no list of requests grows between scrapes). A series is a list: the sum, then the count of
+# each bucket. The bucket of a duration is the first whose upper bound is at least it (prometheus-client's
+# rule): with the bounds led by 0.0, `bisect_left(SERIES_BOUNDS, seconds, 1)` is the index of its count.
+# Several workers write their values to shared files that any worker's scrape reads, so there each request
+# goes to the histogram at once (`observe_shared`).
+HTTP_SERIES: dict[tuple[str, str, int], list[float]] = {}
+SERIES_BOUNDS = (0.0, *_LATENCY_BUCKETS)
+new_series = ([0.0] * (len(SERIES_BOUNDS) + 1)).copy
 
 
-def observe_request(route: str, method: str, status: int, seconds: float) -> None:
-    if _shared:
-        _child(route, method, status).observe(seconds)
-        return
-    key = (route, method, status)
-    found = _waiting.get(key)
-    if found is None:
-        found = _waiting[key] = ([0.0], _NO_BUCKETS.copy())
-    found[0][0] += seconds
-    found[1][bisect_left(_LATENCY_BUCKETS, seconds)] += 1
+def observe_shared(series: tuple[str, str, int], seconds: float) -> None:
+    _child(*series).observe(seconds)
 
 
 def flush_requests() -> None:
     """The requests noted since the last flush into the histogram: per series, one increment of its sum and
     one of each bucket that got any."""
-    waiting = list(_waiting.items())
-    _waiting.clear()
-    for (route, method, status), (total, counts) in waiting:
+    waiting = list(HTTP_SERIES.items())
+    HTTP_SERIES.clear()
+    for (route, method, status), series in waiting:
         child = _child(route, method, status)
-        child._sum.inc(total[0])
-        for bucket, count in zip(child._buckets, counts, strict=True):
+        child._sum.inc(series[0])
+        for bucket, count in zip(child._buckets, series[1:], strict=True):
             if count:
                 bucket.inc(count)
 
@@ -135,10 +128,9 @@ def observe_operation(name: str | None, operation_type: str, ok: bool, seconds: 
 
 
 def multiprocess() -> bool:
+    """Whether the metrics are shared by several workers (set before the app is built: tmf629 serve, or
+    the environment)."""
     return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
-
-
-_shared = multiprocess()  # set before the app is imported (tmf629 serve, or the environment)
 
 
 def exposition(extra: dict[str, Any]) -> bytes:
@@ -162,11 +154,17 @@ def exposition(extra: dict[str, Any]) -> bytes:
 # -- logging ----------------------------------------------------------------------------------------
 
 
+def current_request_id() -> str:
+    """The id of the request being served, or "-" outside one."""
+    found = REQUEST_ID.get()
+    return "-" if found is None else found.decode()
+
+
 class RequestIdFilter(logging.Filter):
     """Puts the current request's id (or "-") on every record a handler emits."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = REQUEST_ID.get() or "-"
+        record.request_id = current_request_id()
         return True
 
 
@@ -180,7 +178,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
-            "request_id": getattr(record, "request_id", REQUEST_ID.get() or "-"),
+            "request_id": getattr(record, "request_id", None) or current_request_id(),
         }
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)

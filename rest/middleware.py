@@ -17,14 +17,25 @@ from __future__ import annotations
 
 import itertools
 import os
-import time
+import re
+from bisect import bisect_left
+from collections.abc import Awaitable
+from time import perf_counter
 
 from litestar import Litestar
 from litestar.middleware._internal.cors import CORSMiddleware  # what Litestar wraps the app in for CORS
 from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.observability import REQUEST_ID, observe_request
+from app.observability import (
+    HTTP_METHODS,
+    HTTP_SERIES,
+    REQUEST_ID,
+    SERIES_BOUNDS,
+    multiprocess,
+    new_series,
+    observe_shared,
+)
 from rest.auth import HostCheck, refuse_host
 
 HEADER = b"x-request-id"
@@ -32,21 +43,16 @@ MAX_ID_LENGTH = 128
 # Generated ids: 16 hex digits, this process's random prefix (6) and a counter (10), distinct within a
 # process and, but for a one-in-16-million prefix clash, across processes, without a system call per
 # request (os.urandom per request was a measurable part of a GET).
-_PREFIX = os.urandom(3).hex()
+_PREFIX = os.urandom(3).hex().encode() + b"%010x"  # formatted with the counter
 _counter = itertools.count(1)
+_SANE = re.compile(rb"[!-~]{1,%d}" % MAX_ID_LENGTH)  # printable ASCII, no spaces, not too long
 
 
-def _new_id() -> str:
-    return f"{_PREFIX}{next(_counter):010x}"
-
-
-def _sane(value: bytes) -> str | None:
-    """The client's X-Request-ID when it is a sane token (printable ASCII, no spaces, not too long)."""
-    if 0 < len(value) <= MAX_ID_LENGTH and value.isascii():
-        text: str = value.decode()
-        if text.isprintable() and " " not in text:
-            return text
-    return None
+def _request_id(given: bytes | None) -> bytes:
+    """The client's X-Request-ID when it is a sane token, else a new id."""
+    if given is not None and _SANE.fullmatch(given):
+        return given
+    return _PREFIX % next(_counter)
 
 
 def allowed_methods(app: Litestar) -> dict[str, str]:
@@ -82,6 +88,7 @@ def edge(
     layer, which passes a request without an Origin header through untouched: such requests (every one
     but a browser's cross-origin calls) go straight to it, sparing the layer's parse of all the headers."""
     plain = plain or app
+    shared = multiprocess()  # several workers: each request goes to the shared histogram at once
 
     async def edged(scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -106,21 +113,21 @@ def edge(
         if not observe:
             await target(scope, receive, send)
             return
-        started = time.perf_counter()
-        request_id = _sane(given) if given is not None else None
-        if request_id is None:
-            request_id = _new_id()
-        token = REQUEST_ID.set(request_id)
         if kind != "http":
+            token = REQUEST_ID.set(_request_id(given))
             try:
                 await target(scope, receive, send)
             finally:
                 REQUEST_ID.reset(token)
             return
-        header = (HEADER, request_id.encode())
+        started = perf_counter()
+        request_id = _PREFIX % next(_counter) if given is None else _request_id(given)
+        token = REQUEST_ID.set(request_id)
+        header = (HEADER, request_id)
         status = 500
 
-        async def send_with_id(message: Message) -> None:
+        def send_with_id(message: Message) -> Awaitable[None]:
+            # A plain function handing on the server's own awaitable: no coroutine of its own per message.
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
@@ -129,18 +136,26 @@ def edge(
                     headers.append(header)
                 else:
                     message["headers"] = [*(headers or ()), header]
-            await send(message)
+            return send(message)
 
         try:
             await target(scope, receive, send_with_id)
         finally:
             REQUEST_ID.reset(token)
-            observe_request(
-                scope.get("path_template") or "unmatched",
-                scope["method"],
-                status,
-                time.perf_counter() - started,
-            )
+            # The request's metrics, inline (a call is a measurable part of a GET): app.observability.
+            seconds = perf_counter() - started
+            method = scope["method"]
+            if method not in HTTP_METHODS:  # a client-chosen token: keep the label set bounded
+                method = "other"
+            key = (scope.get("path_template") or "unmatched", method, status)
+            if shared:
+                observe_shared(key, seconds)
+            else:
+                series = HTTP_SERIES.get(key)
+                if series is None:
+                    series = HTTP_SERIES[key] = new_series()
+                series[0] += seconds
+                series[bisect_left(SERIES_BOUNDS, seconds, 1)] += 1
 
     return edged
 

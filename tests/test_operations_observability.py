@@ -187,13 +187,15 @@ async def test_traces_with_sql_spans_when_an_otlp_endpoint_is_set(
     assert b"POST /tmf-api/customerManagement/v4/customer" in exported  # the request's span
 
 
-def test_requests_folded_in_batches_equal_each_observed() -> None:
-    """flush_requests sums the waiting requests per series before adding them: the histogram it leaves
-    (count, sum, every bucket, durations on a bound and past the last one) is the one that observing each
-    request would have left, and the requests are counted once."""
+async def test_requests_folded_in_batches_equal_each_observed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The edge notes each request in its series, and flush_requests sums the waiting requests per series
+    before adding them: the histogram it leaves (count, sum, every bucket, durations on a bound and past the
+    last one, a method it does not serve as `other`) is the one that observing each request would have
+    left, and the requests are counted once. The edge's clock is set by the app it wraps."""
     from prometheus_client import CollectorRegistry, Histogram
 
     from app import observability
+    from rest import middleware
 
     durations = [0.0001, 0.0005, 0.0005000001, 0.001, 0.003, 0.05, 0.05, 9.9, 10.0, 42.0, 0.0]
     series = [("/probe/{a}", "GET", 200), ("/probe/{a}", "GET", 404), ("/probe/{b}", "BREW", 200)]
@@ -204,6 +206,25 @@ def test_requests_folded_in_batches_equal_each_observed() -> None:
         buckets=observability._LATENCY_BUCKETS,
         registry=CollectorRegistry(),
     )
+    clock = [0.0]
+    monkeypatch.setattr(middleware, "perf_counter", lambda: clock[0])
+    answer: dict[str, Any] = {}
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        scope["path_template"] = answer["route"]
+        clock[0] = answer["seconds"]
+        await send({"type": "http.response.start", "status": answer["status"], "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    edged = middleware.edge(app, None, True, {})
 
     def state() -> dict[tuple[str, ...], float]:
         found = {}
@@ -217,7 +238,10 @@ def test_requests_folded_in_batches_equal_each_observed() -> None:
     before = state()
     for index, seconds in enumerate(durations * 3):
         route, method, status = series[index % len(series)]
-        observability.observe_request(route, method, status, seconds)
+        clock[0] = 0.0
+        answer.update(route=route, seconds=seconds, status=status)
+        await edged({"type": "http", "method": method, "headers": []}, receive, send)
+        assert sent[-2]["headers"][-1][0] == b"x-request-id"
         reference.labels(route, "other" if method == "BREW" else method, str(status)).observe(seconds)
     observability.flush_requests()
     observability.flush_requests()  # nothing waits any more: adds nothing
