@@ -17,10 +17,9 @@ with the standard result or error. The short path only reads, so starting over c
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-import orjson
 from graphql import (
     GraphQLID,
     GraphQLInterfaceType,
@@ -32,6 +31,7 @@ from graphql import (
     is_leaf_type,
 )
 from graphql.execution.values import get_argument_values
+from graphql.language import FragmentSpreadNode, Node, VariableNode
 from graphql.pyutils import Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
@@ -46,18 +46,41 @@ def _standard(_value: Any, _context: Any) -> Any:
     return _STANDARD
 
 
-# Plans of selections, across requests: (schema, type, the selection's field nodes, the variables) -> (those
-# objects themselves, kept so that their ids stay theirs; the selection's field functions). Parsed documents
-# are cached by their text (resolvers.endpoint), so a query sent again reaches the same nodes.
-_PLANS: dict[tuple[Any, ...], tuple[tuple[Any, ...], Fields]] = {}
+# Plans of selections, across requests: (schema, type, the selection's field nodes) -> (those objects
+# themselves, kept so that their ids stay theirs; the selection's field functions, or None when the selection
+# reads a variable). Parsed documents are cached by their text (resolvers.endpoint), so a query sent again
+# reaches the same nodes.
+_PLANS: dict[tuple[int, ...], tuple[tuple[Any, ...], Fields | None]] = {}
+
+
+def _reads_variables(nodes: Sequence[Any], fragments: dict[str, Any]) -> bool:
+    """Whether these field nodes read a variable anywhere below them, the fragments they spread included."""
+    stack = list(nodes)
+    seen: set[str] = set()
+    while stack:
+        node = stack.pop()
+        if isinstance(node, VariableNode):
+            return True
+        if isinstance(node, FragmentSpreadNode) and node.name.value not in seen:
+            seen.add(node.name.value)
+            fragment = fragments.get(node.name.value)
+            if fragment is not None:
+                stack.append(fragment.definition)
+        for name in node.keys:
+            value = getattr(node, name, None)
+            if isinstance(value, Node):
+                stack.append(value)
+            elif isinstance(value, tuple | list):
+                stack.extend(item for item in value if isinstance(item, Node))
+    return False
 
 
 class MemberExecutionContext(StrawberryGraphQLCoreExecutionContext):
     """Plans once, runs per object. The first object of a type under a selection builds, for each of its
     fields, a function that reads the field of an object and completes it (its argument values coerced,
-    its type's checks resolved to the few a value needs); its sibling objects, and the same query sent
-    again with the same variables, reuse them. A plan holds nothing of a request: the context is passed
-    to it."""
+    its type's checks resolved to the few a value needs); its sibling objects reuse them, and so does the
+    same query sent again when the selection reads no variable. A plan holds nothing of a request: the
+    context is passed to it."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -66,7 +89,6 @@ class MemberExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._short = manager is None or not manager.middlewares
         # This execution's selections (by id, the selection kept alive) -> their field functions.
         self._plans: dict[tuple[int, int], tuple[Any, Fields]] = {}
-        self._variables: bytes | None = None
 
     def execute_fields(
         self,
@@ -114,32 +136,24 @@ class MemberExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return found[1]
 
     def _shared_fields(self, parent_type: Any, grouped_field_set: Any) -> Fields:
-        """The plan of a selection made by an earlier request with the same variables, or a new one."""
+        """The plan of a selection made by an earlier request, or a new one. A selection that reads a
+        variable (an argument, an @include) is planned for its request alone."""
         every = [details for details_list in grouped_field_set.values() for details in details_list]
-        variables = self._variable_key()
-        if variables is None or any(d.fragment_variable_values is not None for d in every):
-            return self._new_fields(parent_type, grouped_field_set)
         owners = (self.schema, parent_type, *(details.node for details in every))
-        key = (*map(id, owners), variables)
+        key = tuple(map(id, owners))
         found = _PLANS.get(key)
         if found is not None and all(a is b for a, b in zip(found[0], owners, strict=True)):
-            return found[1]
+            if found[1] is not None:
+                return found[1]
+            return self._new_fields(parent_type, grouped_field_set)
+        shared = all(d.fragment_variable_values is None for d in every) and not _reads_variables(
+            owners[2:], self.fragments
+        )
         fields = self._new_fields(parent_type, grouped_field_set)
         if len(_PLANS) >= MAX_PLANS:
             _PLANS.clear()
-        _PLANS[key] = (owners, fields)
+        _PLANS[key] = (owners, fields if shared else None)
         return fields
-
-    def _variable_key(self) -> bytes | None:
-        """This request's variable values (as coerced) as a key, or None when they are not plain JSON (an
-        input object is coerced to an object of its class): then nothing is shared."""
-        if self._variables is None:
-            try:
-                coerced = self.variable_values.coerced  # graphql-core's VariableValues
-                self._variables = orjson.dumps(coerced, option=orjson.OPT_SORT_KEYS)
-            except TypeError:
-                self._variables = b""
-        return self._variables or None
 
     def _new_fields(self, parent_type: Any, grouped_field_set: Any) -> Fields:
         return [(name, self._field(parent_type, each)) for name, each in grouped_field_set.items()]

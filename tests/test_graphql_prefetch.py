@@ -128,7 +128,8 @@ async def test_members_the_schema_cannot_answer_get_the_standard_errors(
     assert [error["path"] for error in body["errors"]] == [["customer", "engagedParty", "name"]]
 
 
-SENT_AGAIN = """query($first: Int, $named: Boolean!) { customers(first: 2) { nodes {
+SENT_AGAIN = """query($first: Int!) { customers(first: $first) { nodes { id name accounts { id name } } } }"""
+READS_VARIABLES = """query($first: Int, $named: Boolean!) { customers(first: 2) { nodes {
   id name @include(if: $named) accounts(first: $first) { id name } } } }"""
 
 
@@ -137,24 +138,20 @@ async def test_a_query_sent_again_answers_its_own_variables_and_the_stored_data(
     for bill in range(2):
         await rest(server, "POST", "/billingAccount", json=billing(f"Bill {bill}", people[0]["id"]))
 
-    async def ask(first: int | None, named: bool) -> list[dict[str, object]]:
-        data = await gql(server, SENT_AGAIN, {"first": first, "named": named})
-        nodes: list[dict[str, object]] = data["customers"]["nodes"]
+    async def ask(query: str, **variables: object) -> list[dict[str, object]]:
+        nodes: list[dict[str, object]] = (await gql(server, query, variables))["customers"]["nodes"]
         return nodes
 
-    execution._PLANS.clear()
-    one = await ask(1, True)
-    plans = len(execution._PLANS)
-    assert plans > 0  # planned once, kept
-    assert [node["name"] for node in one] == ["Customer 0", "Customer 1"]
-    assert [[a["name"] for a in node["accounts"]] for node in one] == [["Bill 0"], []]
-    assert await ask(1, True) == one
-    assert len(execution._PLANS) == plans  # the same text and variables: the kept plan answered
-    every = await ask(None, False)
-    assert len(execution._PLANS) > plans  # other variables: a plan of their own
-    assert [sorted(node) for node in every] == [["accounts", "id"], ["accounts", "id"]]
-    assert [[a["name"] for a in node["accounts"]] for node in every] == [["Bill 0", "Bill 1"], []]
+    def names(nodes: list[dict[str, object]]) -> list[object]:
+        return [[node.get("name"), [a["name"] for a in node["accounts"]]] for node in nodes]  # type: ignore[attr-defined]
 
+    # The selection reads no variable: its plan is kept and serves the next requests, whatever $first is.
+    execution._PLANS.clear()
+    assert names(await ask(SENT_AGAIN, first=2)) == [["Customer 0", ["Bill 0", "Bill 1"]], ["Customer 1", []]]
+    kept = dict(execution._PLANS)
+    assert any(fields is not None for _, fields in kept.values())
+    assert names(await ask(SENT_AGAIN, first=1)) == [["Customer 0", ["Bill 0", "Bill 1"]]]
+    assert execution._PLANS == kept
     await rest(
         server,
         "PATCH",
@@ -162,7 +159,21 @@ async def test_a_query_sent_again_answers_its_own_variables_and_the_stored_data(
         json={"name": "Renamed"},
         headers={"content-type": "application/merge-patch+json"},
     )
-    plans = len(execution._PLANS)
-    renamed = await ask(1, True)
-    assert len(execution._PLANS) == plans
-    assert [node["name"] for node in renamed] == ["Renamed", "Customer 1"]
+    assert names(await ask(SENT_AGAIN, first=1)) == [["Renamed", ["Bill 0", "Bill 1"]]]
+    assert execution._PLANS == kept  # the plan holds no data
+
+    # A selection reading variables is planned for each request: each answers its own.
+    assert names(await ask(READS_VARIABLES, first=1, named=True)) == [
+        ["Renamed", ["Bill 0"]],
+        ["Customer 1", []],
+    ]
+    assert names(await ask(READS_VARIABLES, first=None, named=False)) == [
+        [None, ["Bill 0", "Bill 1"]],
+        [None, []],
+    ]
+    every = await ask(READS_VARIABLES, first=None, named=False)
+    assert [sorted(node) for node in every] == [["accounts", "id"], ["accounts", "id"]]
+    assert names(await ask(READS_VARIABLES, first=1, named=True)) == [
+        ["Renamed", ["Bill 0"]],
+        ["Customer 1", []],
+    ]
