@@ -46,6 +46,12 @@ def _standard(_value: Any, _context: Any) -> Any:
     return _STANDARD
 
 
+def _refused(null: Any) -> Complete:
+    """A value the short path does not complete: a null is `null` (None, or _STANDARD where the type is
+    non-null), anything else goes the standard way."""
+    return lambda value, _context: null if value is None else _STANDARD
+
+
 # Plans of selections, across requests: (schema, type, the selection's field nodes) -> (those objects
 # themselves, kept so that their ids stay theirs; the selection's field functions, or None when the selection
 # reads a variable). Parsed documents are cached by their text (resolvers.endpoint), so a query sent again
@@ -248,12 +254,12 @@ class MemberExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return self._object(type_, field_details_list, null)
         if isinstance(type_, GraphQLInterfaceType) or isinstance(type_, GraphQLUnionType):
             return self._abstract(type_, field_details_list, null)
-        return lambda value, _context: null if value is None else _STANDARD
+        return _refused(null)
 
     def _object(self, type_: Any, field_details_list: Any, null: Any) -> Complete:
         collected = self.collect_subfields(type_, field_details_list)
         if collected.new_defer_usages:
-            return lambda value, _context: null if value is None else _STANDARD
+            return _refused(null)
         fields = self._new_fields(type_, collected.grouped_field_set)
         is_type_of = type_.is_type_of
 
@@ -277,7 +283,7 @@ class MemberExecutionContext(StrawberryGraphQLCoreExecutionContext):
         object function of each of its types, chosen by each value's type."""
         resolve_type = type_.resolve_type
         if not getattr(resolve_type, "plain", False):
-            return lambda value, _context: null if value is None else _STANDARD
+            return _refused(null)
         by_type = {
             runtime.name: self._object(runtime, field_details_list, null)
             for runtime in self.schema.get_possible_types(type_)
