@@ -43,6 +43,7 @@ _INSERT_LINKS = insert(LINK_TABLE)
 
 # Filters whose counts are remembered at once (PostgreSQL): past it, they are all forgotten.
 MAX_COUNTS = 4096
+MAX_PLANS = 1024
 
 _HOT_SQL = {
     "sqlite": "SELECT doc, version FROM customer WHERE id = ?",
@@ -288,6 +289,10 @@ class CustomerService:
     _group_commit: _GroupCommit | None = field(init=False)
     # PostgreSQL: the last count of each filter, with the snapshot it was counted in (app.query.plain).
     _counts: dict[tuple[str, tuple[Any, ...]], tuple[str, int]] = field(init=False, default_factory=dict)
+    # The fixed SQL of each query seen (app.query.plain), or None for one it cannot write: a pure function
+    # of the query, written once rather than on every request (MAX_PLANS at most). Queries equal as keys
+    # get the same SQL and parameters: values are coerced by kind, and equal date-times are one instant.
+    _plans: dict[CustomerQuery, PlainQuery | None] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.store.dialect == "postgresql":
@@ -325,7 +330,13 @@ class CustomerService:
         """One page of the customers matching the query and their total: at most two statements. With
         `href_base`, the page may come as wire JSON (`CustomerPage.wire`)."""
         dialect = self.store.dialect
-        plain = plain_query(query, dialect)
+        try:
+            plain = self._plans[query]
+        except KeyError:
+            plain = plain_query(query, dialect)
+            if len(self._plans) >= MAX_PLANS:
+                self._plans.clear()
+            self._plans[query] = plain
         if plain is not None:
             return await self._list_plain(query, plain, href_base)
         condition = where_clause(query.filter, dialect) if query.filter is not None else None

@@ -15,6 +15,7 @@ from app.query.model import CustomerQuery, parse_rest_query
 from app.services import CustomerRecord, CustomerService, customer_href
 from rest.wire import (
     API_PATH,
+    RestQueries,
     api_base,
     header,
     json_body,
@@ -54,12 +55,12 @@ def _single_fields(request: Request[Any, Any, Any]) -> CustomerQuery | None:
 
 def customer_router(service: CustomerService) -> Router:
     """The five operations of /customer over `service` (bound here, not injected per request)."""
+    queries = RestQueries()
 
     @get(operation_id="listCustomer", summary="List or find Customer objects")
     async def list_customer(request: Request[Any, Any, Any]) -> ASGIApp:
-        settings = settings_of(request)
-        params = query_params(request)
-        query = parse_rest_query(params, default_limit=settings.default_limit, max_limit=settings.max_limit)
+        rest = queries(request)
+        query = rest.query
         base = api_base(request)
         # Without a projection the database may write the items as they go on the wire.
         page = await service.list(query, base if query.fields is None else None)
@@ -68,7 +69,7 @@ def customer_router(service: CustomerService) -> Router:
         else:
             body = b"[" + b",".join([customer_bytes(r, base, query) for r in page.records]) + b"]"
         return page_response(
-            params,
+            rest,
             f"{base}/customer",
             body,
             page.count,

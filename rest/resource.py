@@ -24,6 +24,7 @@ from app.query.evaluate import project
 from app.query.model import CustomerQuery, parse_rest_query
 from app.resources import ResourceRecord, ResourceService, accept_event
 from rest.wire import (
+    RestQueries,
     api_base,
     header,
     json_body,
@@ -53,6 +54,7 @@ def resource_router(service: ResourceService) -> Router:
     name = service.kind
     title = _capitalised(name)
     resource_type = service.type
+    queries = RestQueries(resource_type)
 
     def base_of(request: Request[Any, Any, Any]) -> str:
         return api_base(request, api_path)
@@ -65,13 +67,13 @@ def resource_router(service: ResourceService) -> Router:
 
     @get(operation_id=f"list{title}", summary=f"List or find {title} objects")
     async def list_resource(request: Request[Any, Any, Any]) -> ASGIApp:
-        params = query_params(request)
-        query = parse(request, params)
+        rest = queries(request)
+        query = rest.query
         page = await service.list(query)
         base = base_of(request)
         body = b"[" + b",".join(resource_bytes(r, base, query) for r in page.records) + b"]"
         return page_response(
-            params, f"{base}/{name}", body, len(page.records), page.total, page.offset, page.limit
+            rest, f"{base}/{name}", body, len(page.records), page.total, page.offset, page.limit
         )
 
     @get("/{resource_id:str}", operation_id=f"retrieve{title}", summary=f"Retrieves a {title} by ID")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -12,6 +13,8 @@ from litestar.middleware._internal.cors import CORSMiddleware
 
 from app.settings import Settings
 from app.urls import API_PATH, ScopeHeaders, api_base
+from rest import wire
+from rest.wire import RestQueries, RestQuery
 from tests.conftest import LiveServer
 from tests.test_rest_customer import MOON, assert_tmf_error, create
 
@@ -196,3 +199,52 @@ async def test_page_items_are_the_customers_own_answers(client: httpx.AsyncClien
                 assert item["href"] == f"http://{host}{API_PATH}/customer/{item['id']}"
                 bodies.append(own.content)
             assert page.content == b"[" + b",".join(bodies) + b"]", params
+
+
+async def test_a_query_string_sent_again_answers_the_current_data(client: httpx.AsyncClient) -> None:
+    """Each query string is parsed once (rest.wire.RestQueries): what is kept is the parse, never an
+    answer; a query string that fails is refused again, and its error does not stick to a valid one."""
+    party = {**MOON, "engagedParty": {"id": "again", "@referredType": "Organization"}}
+    for _ in range(3):
+        await create(client, party)
+    params = {"engagedParty.id": "again", "limit": "2"}
+    first = await client.get("/customer", params=params)
+    assert (first.status_code, first.headers["x-total-count"], len(first.json())) == (206, "3", 2)
+    assert "offset=2" in links(first)["last"]
+    made = await create(client, party)
+    again = await client.get("/customer", params=params)
+    assert (again.status_code, again.headers["x-total-count"], len(again.json())) == (206, "4", 2)
+    assert "offset=2" in links(again)["last"] and "engagedParty.id=again" in links(again)["next"]
+    assert made["id"] in [c["id"] for c in (await client.get(links(again)["next"])).json()]
+    unpaged = await client.get("/customer", params={"engagedParty.id": "again"})
+    assert (unpaged.status_code, unpaged.headers["x-total-count"]) == (200, "4")
+    for _ in range(2):
+        assert_tmf_error(await client.get("/customer?engagedParty.id=again&limit=zero"), 400, "limit")
+    assert (await client.get("/customer", params=params)).headers["x-total-count"] == "4"
+
+
+def test_parsed_query_strings_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At most MAX_PARSED query strings of at most MAX_PARSED_TEXT bytes are kept; past the count, all
+    are forgotten and parsed again when they come back."""
+    settings = Settings(default_limit=7, max_limit=9)
+    app = SimpleNamespace(state=SimpleNamespace(settings=settings))
+    queries = RestQueries()
+
+    def parse(text: str) -> RestQuery:
+        return queries(SimpleNamespace(app=app, scope={"query_string": text.encode()}))  # type: ignore[arg-type]
+
+    kept = parse("status=Approved&limit=50&fields=name")
+    assert kept.query.limit == 9 and kept.query.fields == (("name",),)
+    assert (kept.kept, kept.paged) == ("status=Approved&fields=name", True)
+    assert parse("status=Approved&limit=50&fields=name") is kept
+    unpaged = parse("status=Approved")
+    assert (unpaged.query.limit, unpaged.kept, unpaged.paged) == (7, "status=Approved", False)
+    long_name = "n" * (wire.MAX_PARSED_TEXT - len("name="))
+    assert parse(f"name={long_name}") is parse(f"name={long_name}")
+    longer = f"name={long_name}x"
+    assert parse(longer) == parse(longer) and parse(longer) is not parse(longer)
+    monkeypatch.setattr(wire, "MAX_PARSED", 3)
+    assert parse("status=Approved&limit=50&fields=name") is kept  # three kept: full
+    parse("offset=1")  # forgets them all, keeps this one
+    assert parse("status=Approved&limit=50&fields=name") is not kept
+    assert parse("offset=1") is parse("offset=1")

@@ -9,7 +9,8 @@ from sqlalchemy import select, text
 from app import services
 from app.domain.errors import Conflict, Invalid, NotFound, PreconditionFailed
 from app.domain.patch import PatchFormat
-from app.query.model import parse_rest_query
+from app.query.model import CustomerQuery, parse_rest_query
+from app.query.plain import plain_query
 from app.services import CustomerService
 from app.store.base import Store
 from app.store.tables import Customer, EventOutbox
@@ -140,3 +141,35 @@ async def test_postgres_page_totals_are_remembered_only_for_their_snapshot(
     other = parse_rest_query([("engagedParty.id", "500")], default_limit=10, max_limit=10)
     assert (await service.list(other)).total == 1
     assert [total for _snapshot, total in service._counts.values()] == [1] and key not in service._counts
+
+
+async def test_plans_are_written_once_per_query_and_bounded(
+    service: CustomerService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SQL of a query on indexed columns is written once (app.query.plain) and kept for equal queries,
+    other queries keep None (the general compiler); at most MAX_PLANS are kept, then all are forgotten. A kept
+    plan holds no data: the same query answers what the table holds now."""
+    written: list[object] = []
+    monkeypatch.setattr(services, "plain_query", lambda q, d: written.append(q) or plain_query(q, d))
+    party = {**MOON, "engagedParty": {"id": "planned", "@referredType": "Organization"}}
+    await service.create(party, BASE)
+
+    def query(*params: tuple[str, str]) -> CustomerQuery:
+        return parse_rest_query(list(params), default_limit=10, max_limit=10)
+
+    indexed = query(("engagedParty.id", "planned"), ("limit", "5"))
+    assert (await service.list(indexed)).total == 1
+    await service.create(party, BASE)
+    assert (await service.list(query(("engagedParty.id", "planned"), ("limit", "5")))).total == 2
+    assert written == [indexed]  # an equal query, parsed again: the same plan
+    general = query(("contactMedium.mediumType", "email"))
+    assert (await service.list(general)).total == 0
+    assert (await service.list(general)).total == 0
+    assert written == [indexed, general] and service._plans[general] is None
+    assert service._plans[indexed] is not None
+    monkeypatch.setattr(services, "MAX_PLANS", 2)
+    third = query(("name", "Moon"))
+    assert (await service.list(third)).total == 2
+    assert list(service._plans) == [third]  # full: the others forgotten, this one kept
+    assert (await service.list(indexed)).total == 2
+    assert written == [indexed, general, third, indexed]

@@ -20,8 +20,10 @@ _SQL_OPS = {"eq": "=", "ne": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<=
 _DOC = {"sqlite": "doc", "postgresql": "doc::text"}
 # SQLite: each row of a page as the REST answer writes it, made by the database from the stored text (the
 # first parameter is the hrefs' prefix): `{"id":..,"href":..,` then the document after its `{`, as bytes.
-# One REST item: the id and href first, then the stored document's members (its `{` dropped).
-_WIRE = """'{"id":' || json_quote(id) || ',"href":' || json_quote(? || id) || ',' || substr(doc, 2)"""
+# One REST item: the id and href first, then the stored document's members (its `{` dropped). `ltrim`, not
+# `substr(doc, 2)`: substr counts the characters of the whole text to find its end (0.4 us a document),
+# ltrim only skips the `{` (a JSON object's next character is `"` or `}`, so exactly one goes).
+_WIRE = """'{"id":' || json_quote(id) || ',"href":' || json_quote(? || id) || ',' || ltrim(doc, '{')"""
 
 
 _SNAPSHOT = "pg_current_snapshot()::text"
