@@ -240,3 +240,31 @@ async def test_the_resolve_info_helpers_reach_the_context_while_it_lives() -> No
     assert await helpers.gather([value(3), value(4)]) == [3, 4]
     del owner
     helpers.track([5])  # the context is gone: nothing to hand them to, and no error
+
+
+async def test_accounts_fetched_with_a_page_are_completed_by_the_plans(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The accounts of a page (an interface: each value's own type chosen by the plain `resolve_type`)
+    are completed by the planned path: none of their fields is executed the standard way, and the answer
+    is the standard one (each value its own type's fields, `__typename` included)."""
+    person = await customer(server, "Planned")
+    await rest(server, "POST", "/billingAccount", json=billing("Bill P", person["id"]))
+    standard: list[str] = []
+    executes = execution.MemberExecutionContext.execute_fields
+
+    def spied(self: execution.MemberExecutionContext, parent_type: Any, *args: Any) -> Any:
+        standard.append(parent_type.name)
+        return executes(self, parent_type, *args)
+
+    monkeypatch.setattr(execution.MemberExecutionContext, "execute_fields", spied)
+    query = (
+        "{ customers(first: 5) { nodes { name accounts { __typename name ... on BillingAccount { id } } } } }"
+    )
+    nodes = (await gql(server, query))["customers"]["nodes"]
+    (planned,) = [node for node in nodes if node["name"] == "Planned"]
+    assert [(a["__typename"], a["name"]) for a in planned["accounts"]] == [("BillingAccount", "Bill P")]
+    assert planned["accounts"][0]["id"]
+    # The page's customers reach the execution's own `execute_fields` (their `accounts` field has a
+    # resolver); the accounts inside never do.
+    assert "Customer" in standard and "BillingAccount" not in standard

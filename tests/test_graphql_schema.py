@@ -11,6 +11,7 @@ from app.domain.catalogue import Arr, Kind, Obj
 from app.domain.errors import InvalidQuery
 from app.domain.resource import CUSTOMER
 from app.query.model import And, Criterion, Or, parse_rest_query, resolve
+from schema import convert
 from schema.connection import CustomerOrderField, customer_query, decode_cursor, encode_cursor
 from schema.convert import plan
 from schema.filters import (
@@ -181,3 +182,19 @@ def test_inputs_become_tmf_documents() -> None:
         status=None, valid_for=TimePeriodInput(end_date_time=None), extensions={"y": None}
     )
     assert patch.to_merge_patch() == {"status": None, "validFor": {"endDateTime": None}, "y": None}
+
+
+def test_a_type_s_plan_names_each_member_s_nested_type_and_whether_it_is_a_list() -> None:
+    """schema.convert.plan, worked out afresh (plans are kept per class): an object member names its
+    Strawberry type, an array of objects its items' type and that it is a list (through the optional
+    around it), a scalar neither; resolvers and `extensions` are not members."""
+    convert._PLANS.pop(Customer, None)
+    layout = convert.plan(Customer)
+    members = {member.tmf: member for member in layout.members}
+    party, media, name = members["engagedParty"], members["contactMedium"], members["name"]
+    assert (party.is_list, media.is_list, name.is_list) == (False, True, False)
+    assert party.nested is not None and party.nested.__name__ == "RelatedParty"
+    assert media.nested is not None and media.nested.__name__ == "ContactMedium"
+    assert name.nested is None and members["characteristic"].is_list
+    assert "extensions" not in members and "accounts" not in members and layout.extensible
+    assert convert.plan(Customer) is layout

@@ -248,3 +248,42 @@ def test_parsed_query_strings_are_bounded(monkeypatch: pytest.MonkeyPatch) -> No
     parse("offset=1")  # forgets them all, keeps this one
     assert parse("status=Approved&limit=50&fields=name") is not kept
     assert parse("offset=1") is parse("offset=1")
+
+
+async def test_link_headers_name_exactly_the_pages_around(
+    client: httpx.AsyncClient, server: LiveServer
+) -> None:
+    """The Link header in full: `first` at 0, `prev` only past the first page, `next` only when a page
+    follows, `last` at the start of the last page (0 when nothing matches), the other parameters kept as
+    sent, and no stray `&` when there are none."""
+    for index in range(5):
+        await create(client, {**MOON, "name": f"L{index}", "status": "Linked"})
+    collection = f"{server.api}/customer"
+
+    async def link_header(query: str) -> str:
+        response = await client.get(f"/customer?{query}")
+        assert response.status_code == 206, response.text
+        return response.headers["link"]
+
+    def expected(query: str, limit: int, **rels: int) -> str:
+        return ", ".join(
+            f'<{collection}?{query}offset={at}&limit={limit}>; rel="{rel}"' for rel, at in rels.items()
+        )
+
+    assert await link_header("status=Linked&limit=2") == expected(
+        "status=Linked&", 2, first=0, next=2, last=4
+    )
+    assert await link_header("status=Linked&limit=2&offset=1") == expected(
+        "status=Linked&", 2, first=0, prev=0, next=3, last=4
+    )
+    # offset + limit == total: this is the last page, nothing follows.
+    assert await link_header("status=Linked&offset=3&limit=2") == expected(
+        "status=Linked&", 2, first=0, prev=1, last=4
+    )
+    assert await link_header("status=Nothing&offset=3&limit=2") == expected(
+        "status=Nothing&", 2, first=0, prev=1, last=0
+    )
+    total = int((await client.get("/customer")).headers["x-total-count"])
+    assert await link_header(f"limit={total - 1}") == expected(
+        "", total - 1, first=0, next=total - 1, last=total - 1
+    )

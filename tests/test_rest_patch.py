@@ -96,6 +96,7 @@ async def test_etag_workflow(client: httpx.AsyncClient) -> None:
     assert got.headers["etag"] == etag and etag.startswith('"')
     not_modified = await client.get(url, headers={"if-none-match": etag})
     assert not_modified.status_code == 304 and not_modified.content == b""
+    assert not_modified.headers["etag"] == etag  # RFC 9110: a 304 repeats the ETag a 200 would send
     changed = await patch(client, url, {"name": "Sun"}, {**MERGE, "if-match": etag})
     assert changed.status_code == 200
     new_etag = changed.headers["etag"]
