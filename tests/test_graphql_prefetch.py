@@ -268,3 +268,21 @@ async def test_accounts_fetched_with_a_page_are_completed_by_the_plans(
     # The page's customers reach the execution's own `execute_fields` (their `accounts` field has a
     # resolver); the accounts inside never do.
     assert "Customer" in standard and "BillingAccount" not in standard
+
+
+async def test_stored_members_of_the_wrong_shape_read_as_absent(server: LiveServer, store: Store) -> None:
+    """A stored object member that is not an object, or array member that is not an array, reads as null,
+    and an array keeps only its objects (schema.convert.from_document): a document another writer changed
+    below the validation is answered with what it holds of the schema's shape, without an error."""
+    odd = await customer(server, "Shapes")
+    await _corrupt(store, odd["id"], "contactMedium", '[{"mediumType": "email"}, "junk", 5]')
+    await _corrupt(store, odd["id"], "relatedParty", '"junk"')
+    await _corrupt(store, odd["id"], "validFor", '"junk"')
+    query = """query($id: ID!) { customer(id: $id) {
+      name contactMedium { mediumType } relatedParty { id } validFor { startDateTime } } }"""
+    assert (await gql(server, query, {"id": odd["id"]}))["customer"] == {
+        "name": "Shapes",
+        "contactMedium": [{"mediumType": "email"}],
+        "relatedParty": None,
+        "validFor": None,
+    }
