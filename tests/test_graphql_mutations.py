@@ -97,6 +97,19 @@ async def test_create_refusals_are_validation_errors_naming_the_attribute(server
         ({**MOON_INPUT, "extensions": {"name": "again"}}, "extensions.name"),
         ({**MOON_INPUT, "extensions": {"id": "mine"}}, "id"),
         ({**MOON_INPUT, "extensions": ["not", "an", "object"]}, "extensions"),
+        # Nested inputs name their own path: an object's, an array item's.
+        (
+            {**MOON_INPUT, "engagedParty": {**MOON_INPUT["engagedParty"], "extensions": {"name": "x"}}},
+            "engagedParty.extensions.name",
+        ),
+        (
+            {**MOON_INPUT, "contactMedium": [{"mediumType": "email", "extensions": {"preferred": True}}]},
+            "contactMedium[0].extensions.preferred",
+        ),
+        (
+            {**MOON_INPUT, "contactMedium": [{"mediumType": "a"}, {"mediumType": "b", "extensions": [1]}]},
+            "contactMedium[1].extensions",
+        ),
     ]
     for customer, field in cases:
         result = (await gql(server, CREATE, {"input": customer}))["createCustomer"]
