@@ -18,6 +18,7 @@ import weakref
 from typing import Any
 
 import pytest
+from graphql import GraphQLResolveInfoHelpers
 from sqlalchemy import text
 
 from app.store.base import Store
@@ -195,9 +196,12 @@ async def test_an_execution_is_freed_without_the_garbage_collector(
     contexts: list[weakref.ref[execution.MemberExecutionContext]] = []
     made = execution.MemberExecutionContext.__init__
 
+    helpers: list[object] = []
+
     def tracked(self: execution.MemberExecutionContext, *args: Any, **kwargs: Any) -> None:
         made(self, *args, **kwargs)
         contexts.append(weakref.ref(self))
+        helpers.append(self.async_helpers)  # what resolve infos offer resolvers: kept, it keeps no context
 
     monkeypatch.setattr(execution.MemberExecutionContext, "__init__", tracked)
     query = (
@@ -214,6 +218,7 @@ async def test_an_execution_is_freed_without_the_garbage_collector(
                 break
             await asyncio.sleep(0.01)
         assert len(contexts) == 3 and all(ref() is None for ref in contexts)
+        assert all(isinstance(kept, GraphQLResolveInfoHelpers) for kept in helpers)
     finally:
         gc.enable()
 
