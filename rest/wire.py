@@ -87,7 +87,7 @@ class RestQueries:
 
     Parsing (parse_qsl, then each criterion resolved against the model and its values coerced, and the
     parameters for the `Link` header encoded again) depends on the text and the app's paging settings
-    only, and cost a filtered page about a quarter of its time. A query string that fails to parse is not
+    only, and cost a filtered page about a fifth of its time. A query string that fails to parse is not
     kept: it raises again each time. At most MAX_PARSED texts of at most MAX_PARSED_TEXT bytes are kept;
     past that, all are forgotten."""
 
