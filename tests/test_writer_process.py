@@ -41,8 +41,9 @@ async def _thread_statements(store: SqliteStore) -> list[str]:
 
 
 async def test_inserts_queued_together_are_one_statement_of_the_process(sqlite: SqliteStore) -> None:
-    """The process has one statement out at a time: the Inserts queued meanwhile go together in the next one
-    (one commit). The thread's connection runs none of it, and another connection sees every row."""
+    """The process has one request out at a time: the Inserts queued meanwhile go together in the next one
+    (one statement, one commit). The thread's connection runs none of it, and another connection sees every
+    row."""
     statements = await _thread_statements(sqlite)
     await sqlite.write(_probe(1))
     batches = sqlite.batches_committed
@@ -58,20 +59,45 @@ async def test_inserts_queued_together_are_one_statement_of_the_process(sqlite: 
         other.close()
 
 
-async def test_inserts_beyond_one_values_list_are_statements_one_after_the_other(
+async def test_inserts_beyond_one_values_list_are_statements_of_one_request(
     sqlite: SqliteStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """41 rows queued with a 40-row VALUES limit: two statements, each its own commit; a different shape
-    (another table) starts a statement of its own."""
+    """42 rows with a 40-row VALUES limit: the first goes alone (nothing else is queued yet); the 41 queued
+    meanwhile are two statements, and a different shape (another table) a third, all in the next request,
+    one commit; each statement's units are settled by its own answer byte."""
     monkeypatch.setattr(sqlite_store, "MAX_VALUES_ROWS", 40)
     await sqlite.write(lambda conn: conn.execute(text("CREATE TABLE other (n integer)")))
     await sqlite.write(_probe(100))  # the process is running
+    assert sqlite._process is not None
+    sent: list[list[int]] = []
+    send = sqlite._process.send
+    monkeypatch.setattr(
+        sqlite._process,
+        "send",
+        lambda statements: (sent.append([len(s) for s in statements]), send(statements)),
+    )
     batches = sqlite.batches_committed
-    works = [_probe(n) for n in range(1, 42)] + [Inserts(("other", ("n",), [(1,)]))]
-    assert await asyncio.gather(*(sqlite.write(work) for work in works)) == [None] * 42
-    assert sqlite.batches_committed - batches == 3
-    assert await sqlite.fetch_all("SELECT count(*) FROM probe", ()) == [(42,)]
+    works = [_probe(n) for n in range(1, 43)] + [Inserts(("other", ("n",), [(1,)]))]
+    assert await asyncio.gather(*(sqlite.write(work) for work in works)) == [None] * 43
+    assert sent == [[1], [40, 1, 1]]
+    assert sqlite.batches_committed - batches == 2
+    assert await sqlite.fetch_all("SELECT count(*) FROM probe", ()) == [(43,)]
     assert await sqlite.fetch_all("SELECT count(*) FROM other", ()) == [(1,)]
+
+
+async def test_statements_of_one_request_fail_alone(sqlite: SqliteStore) -> None:
+    """Statements queued together are one transaction of the process; the one that fails is rolled back alone
+    (its caller hears its error, from the thread that runs it again), the others are committed."""
+    await sqlite.execute("INSERT INTO probe (n, note) VALUES (?, ?)", (5, "old"))
+    sql = "INSERT INTO probe (n, note) VALUES (?, ?)"
+    batches = sqlite.batches_committed
+    outcomes = await asyncio.gather(
+        *(sqlite.execute(sql, (n, "new")) for n in range(1, 10)), return_exceptions=True
+    )
+    assert [type(o) for o in outcomes] == [type(None)] * 4 + [IntegrityError] + [type(None)] * 4
+    assert sqlite.batches_committed - batches == 2  # the first alone, then the eight queued meanwhile
+    rows = await sqlite.fetch_all("SELECT n, note FROM probe ORDER BY n", ())
+    assert rows == [(n, "old" if n == 5 else "new") for n in range(1, 10)]
 
 
 async def test_the_process_waits_for_the_lock_of_a_unit_on_the_thread(sqlite: SqliteStore) -> None:

@@ -172,7 +172,9 @@ class _WriterProcess(asyncio.Protocol):
         self.store = store
         self.popen: subprocess.Popen[bytes] | None = None
         self.transport: asyncio.Transport | None = None
-        self.in_flight: deque[list[_Unit]] = deque()
+        # The requests sent and not answered yet: each a list of statements, each the units it writes.
+        self.in_flight: deque[list[list[_Unit]]] = deque()
+        self.answers = b""  # answer bytes received of the oldest request, short of all of them
         self.schema = 0  # how many of the store's writer-schema statements its connection made
         self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()  # connection_lost
 
@@ -191,29 +193,39 @@ class _WriterProcess(asyncio.Protocol):
             raise
         self.transport = transport  # type: ignore[assignment]
 
-    def send(self, units: list[_Unit]) -> None:
-        """A `_Statement` alone, or Inserts of one shape into one table as one VALUES list."""
+    def send(self, statements: list[list[_Unit]]) -> None:
+        """Statements for one transaction of the process: each a `_Statement` alone, or Inserts of one shape
+        into one table as one VALUES list."""
         assert self.transport is not None
-        first = units[0][0]
-        if isinstance(first, _Statement):
-            payload = orjson.dumps([first.sql, first.params])
-        else:
+        request = []
+        for units in statements:
+            first = units[0][0]
+            if isinstance(first, _Statement):
+                request.append([first.sql, first.params])
+                continue
             assert isinstance(first, Inserts)
             table, columns = first.shape[0]
             rows = [row for work, _, _ in units for row in work.tables[0][2]]  # type: ignore[union-attr]
-            params = [value for row in rows for value in row]
-            payload = orjson.dumps([_values_sql(table, columns, len(rows)), params])
-        self.in_flight.append(units)
+            request.append([_values_sql(table, columns, len(rows)), [value for row in rows for value in row]])
+        payload = orjson.dumps(request)
+        self.in_flight.append(statements)
         self.transport.write(writer_process.HEADER.pack(len(payload)) + payload)
 
     def data_received(self, data: bytes) -> None:
-        for answer in data:
-            units = self.in_flight.popleft()
-            if answer == writer_process.OK[0]:
+        self.answers += data
+        while self.in_flight and len(self.answers) >= len(self.in_flight[0]):
+            statements = self.in_flight.popleft()
+            answers, self.answers = self.answers[: len(statements)], self.answers[len(statements) :]
+            failed = []
+            for answer, units in zip(answers, statements, strict=True):
+                if answer == writer_process.OK[0]:
+                    _settle([(future, True, None) for _, future, _ in units])
+                else:  # not written: the writer thread writes it again, and finds the unit at fault
+                    failed += units
+            if len(failed) < sum(map(len, statements)):
                 self.store.batches_committed += 1
-                _settle([(future, True, None) for _, future, _ in units])
-            else:  # rolled back whole: the writer thread finds the unit at fault
-                self.store._to_thread(units)
+            if failed:
+                self.store._to_thread(failed)
         self.store._kick()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -223,7 +235,7 @@ class _WriterProcess(asyncio.Protocol):
             self.store._process = None
         error = ServiceUnavailable("the SQLite writer process exited")
         while self.in_flight:  # committed or not: unknown, so not written again
-            _settle([(future, False, error) for _, future, _ in self.in_flight.popleft()])
+            _settle([(future, False, error) for units in self.in_flight.popleft() for _, future, _ in units])
         self.store._kick()
 
     async def close(self) -> None:
@@ -347,9 +359,10 @@ class SqliteStore(Store):
             self._writer.submit(self._drain)
 
     def _kick(self) -> None:
-        """On the writer process's event loop: send what `_staged` holds, a run of Inserts of one shape (one
-        VALUES list) or a statement at a time. The process has one statement out at a time: what queues
-        meanwhile goes in the next one, the group commit of the thread's batches."""
+        """On the writer process's event loop: send what `_staged` holds (MAX_BATCH units at most) as one
+        request, one transaction of the process: each run of Inserts of one shape as one VALUES list, each
+        statement alone. The process has one request out at a time: what queues meanwhile goes in the next
+        one, the group commit of the thread's batches."""
         if not self._staged or (self._process is not None and self._process.in_flight):
             return
         if self._process is not None and self._process.schema != len(self._writer_schema):
@@ -359,19 +372,24 @@ class SqliteStore(Store):
             if self._starting is None:
                 self._starting = asyncio.ensure_future(self._start_process())
             return
-        work = self._staged[0][0]
-        units, rows = [self._staged.popleft()], _rows(work)
-        while self._staged and isinstance(work, Inserts) and len(units) < self.MAX_BATCH:
-            unit = self._staged[0][0]
-            if (
-                not isinstance(unit, Inserts)
-                or unit.shape != work.shape
-                or rows + _rows(unit) > MAX_VALUES_ROWS
-            ):
-                break
-            rows += _rows(unit)
-            units.append(self._staged.popleft())
-        self._process.send(units)
+        statements: list[list[_Unit]] = []
+        sent = 0
+        while self._staged and sent < self.MAX_BATCH:
+            work = self._staged[0][0]
+            units, rows = [self._staged.popleft()], _rows(work)
+            while self._staged and isinstance(work, Inserts) and sent + len(units) < self.MAX_BATCH:
+                unit = self._staged[0][0]
+                if (
+                    not isinstance(unit, Inserts)
+                    or unit.shape != work.shape
+                    or rows + _rows(unit) > MAX_VALUES_ROWS
+                ):
+                    break
+                rows += _rows(unit)
+                units.append(self._staged.popleft())
+            statements.append(units)
+            sent += len(units)
+        self._process.send(statements)
 
     async def _start_process(self) -> None:
         process = _WriterProcess(self)

@@ -1,17 +1,18 @@
-"""The SQLite writer process: runs the statements the server sends it, each in autocommit, in order.
+"""The SQLite writer process: runs the statements the server sends it, in order, a request at a time.
 
     python app/store/writer_process.py FD DATABASE_PATH SETUP_JSON     (started by app.store.sqlite)
 
 FD is this end of a socket pair whose other end the server keeps. Each request is a 4-byte little-endian
-length and an orjson array `[sql, params]`; each answer is one byte, in the order of the requests: 0 once the
-statement has committed, 1 if it failed (rolled back whole, as SQLite does a statement). SETUP_JSON is the
-list of statements run on connecting: the pragmas and the temporary objects the statements write through. The
-process ends when the server closes its end (or dies); it ignores SIGINT and SIGTERM, which are the server's
-to act on.
+length and an orjson array of statements, each `[sql, params]`, which the process runs in one transaction;
+the answer is one byte per statement, in their order, sent once the transaction has committed: 0 for a
+statement written, 1 for one that failed (rolled back, as SQLite does a statement, the others kept), or for
+every statement if the transaction itself failed (rolled back whole). SETUP_JSON is the list of statements
+run on connecting: the pragmas and the temporary objects the statements write through. The process ends
+when the server closes its end (or dies); it ignores SIGINT and SIGTERM, which are the server's to act on.
 
 Why a process: the server's event loop and a writer thread share one GIL, and each SQLite call of the
 writer takes it back from the loop; here SQLite's work runs on its own interpreter, and the loop only writes
-a request and reads a byte. Only stdlib and orjson are imported: the process starts in milliseconds and
+a request and reads a byte per statement. Only stdlib and orjson are imported: the process starts in milliseconds and
 stays small.
 """
 
@@ -22,6 +23,7 @@ import socket
 import sqlite3
 import struct
 import sys
+from typing import Any
 
 import orjson
 
@@ -42,14 +44,31 @@ def serve(sock: socket.socket, database: str, setup: list[str]) -> None:
         payload = stream.read(size)
         if len(payload) < size:
             break
-        sql, params = orjson.loads(payload)
-        try:
-            conn.execute(sql, params)
-        except Exception:  # rolled back: the server writes the units again itself, to learn which failed
-            sock.sendall(FAILED)
-        else:
-            sock.sendall(OK)
+        sock.sendall(_transaction(conn, orjson.loads(payload)))
     conn.close()
+
+
+def _transaction(conn: sqlite3.Connection, statements: list[list[Any]]) -> bytes:
+    """The statements in one transaction, committed: their answers. A failed one is rolled back alone, as
+    SQLite does a statement; the server writes it again itself, to learn why."""
+    conn.execute("BEGIN IMMEDIATE")
+    answers = bytearray()
+    try:
+        for sql, params in statements:
+            try:
+                conn.execute(sql, params)
+            except Exception:
+                if not conn.in_transaction:  # an error that ended the transaction: nothing was written
+                    raise
+                answers += FAILED
+            else:
+                answers += OK
+        conn.execute("COMMIT")
+    except Exception:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        return FAILED * len(statements)
+    return bytes(answers)
 
 
 def main() -> None:
