@@ -11,7 +11,7 @@ from functools import cached_property
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import Connection, Text, cast, delete, func, insert, select, type_coerce, update
+from sqlalchemy import Connection, Text, cast, delete, exc, func, insert, select, type_coerce, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.domain.errors import NotFound, PreconditionFailed
@@ -75,9 +75,6 @@ _NEW_CUSTOMER_COLUMNS = (
 
 def _new_customer_schema() -> tuple[str, str]:
     """The view `_NEW_CUSTOMER` and its trigger, for SqliteStore.add_writer_schema."""
-    names = ", ".join(_NEW_CUSTOMER_COLUMNS)
-    nulls = ", ".join(["NULL"] * len(_NEW_CUSTOMER_COLUMNS))
-    view = f"CREATE TEMP VIEW {_NEW_CUSTOMER} ({names}) AS SELECT {nulls} WHERE 0"
     trigger = (
         f"CREATE TEMP TRIGGER {_NEW_CUSTOMER}_insert INSTEAD OF INSERT ON {_NEW_CUSTOMER} BEGIN "
         f"INSERT INTO {CUSTOMER_TABLE.name} ({', '.join(_CUSTOMER_COLUMNS)})"
@@ -88,7 +85,78 @@ def _new_customer_schema() -> tuple[str, str]:
         " VALUES (NEW.event_id, NEW.event_type, NEW.id, NEW.event_body, NEW.event_created_at); "
         "END"
     )
-    return view, trigger
+    return _temp_view(_NEW_CUSTOMER, _NEW_CUSTOMER_COLUMNS), trigger
+
+
+def _temp_view(name: str, columns: tuple[str, ...]) -> str:
+    """A view of the writer's connection with these columns and no rows: what its INSTEAD OF trigger does
+    with an inserted row is the write."""
+    nulls = ", ".join(["NULL"] * len(columns))
+    return f"CREATE TEMP VIEW {name} ({', '.join(columns)}) AS SELECT {nulls} WHERE 0"
+
+
+# SQLite: a patch or a delete is a row of a temporary view too, written by the writer process as a create is,
+# holding the version the service read the customer at: the trigger changes the customer only if that is
+# still its version, and otherwise aborts with _STALE; the service then makes the change the locked way, on
+# the writer thread (`_locked`). Run on the writer thread every time, a patch held SQLite's lock while the
+# thread waited for the GIL, and the writer process's creates waited for the lock: at 5% patches, the mixed
+# load's p99 went from about 3 to 5.9 times its p50.
+_STALE = "tmf629: the customer changed since it was read"
+_PATCHED_CUSTOMER = "patched_customer"
+_DELETED_CUSTOMER = "deleted_customer"
+_SET_COLUMNS = ("doc", "version", "updated_at", *indexed_columns({}))
+# `links`: the new account ids as a JSON array, or NULL when they did not change; `events`: a JSON array of
+# [event_id, event_type, body] (`_event_rows`), all created `at`.
+_PATCHED_COLUMNS = ("id", "expected", *_SET_COLUMNS, "links", "events", "at")
+_DELETED_COLUMNS = ("id", "expected", "events", "at")
+
+
+def _changed_customer_schema() -> tuple[str, ...]:
+    """The views `_PATCHED_CUSTOMER` and `_DELETED_CUSTOMER` and their triggers (add_writer_schema)."""
+    stale = f"SELECT RAISE(ABORT, '{_STALE}') WHERE changes() = 0; "
+    events = (
+        f"INSERT INTO {OUTBOX_TABLE.name} ({', '.join(_EVENT_COLUMNS)})"
+        " SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), NEW.id,"
+        " json_extract(value, '$[2]'), NEW.at FROM json_each(NEW.events); "
+    )
+    patched = (
+        f"CREATE TEMP TRIGGER {_PATCHED_CUSTOMER}_insert INSTEAD OF INSERT ON {_PATCHED_CUSTOMER} BEGIN "
+        f"UPDATE {CUSTOMER_TABLE.name} SET {', '.join(f'{column} = NEW.{column}' for column in _SET_COLUMNS)}"
+        " WHERE id = NEW.id AND version = NEW.expected; "
+        f"{stale}"
+        f"DELETE FROM {LINK_TABLE.name} WHERE NEW.links IS NOT NULL AND customer_id = NEW.id; "
+        f"INSERT INTO {LINK_TABLE.name} (customer_id, account_id)"
+        " SELECT NEW.id, value FROM json_each(NEW.links); "
+        f"{events}END"
+    )
+    deleted = (
+        f"CREATE TEMP TRIGGER {_DELETED_CUSTOMER}_insert INSTEAD OF INSERT ON {_DELETED_CUSTOMER} BEGIN "
+        f"DELETE FROM {CUSTOMER_TABLE.name} WHERE id = NEW.id AND version = NEW.expected; "
+        f"{stale}{events}END"
+    )
+    return (
+        _temp_view(_PATCHED_CUSTOMER, _PATCHED_COLUMNS),
+        patched,
+        _temp_view(_DELETED_CUSTOMER, _DELETED_COLUMNS),
+        deleted,
+    )
+
+
+def _insert_sql(view: str, columns: tuple[str, ...]) -> str:
+    return f"INSERT INTO {view} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+
+
+_PATCH_SQL = _insert_sql(_PATCHED_CUSTOMER, _PATCHED_COLUMNS)
+_DELETE_SQL = _insert_sql(_DELETED_CUSTOMER, _DELETED_COLUMNS)
+
+
+def _event_rows(events: list[dict[str, Any]]) -> str:
+    return dumps([[event["eventId"], event["eventType"], dumps(event)] for event in events])
+
+
+def _stale(error: Exception) -> bool:
+    """Whether a write failed because its customer changed after the service read it (`_STALE`)."""
+    return isinstance(error, exc.IntegrityError) and _STALE in str(error)
 
 
 def _sqlite_create(
@@ -303,7 +371,7 @@ class CustomerService:
         # SQLite group-commits in its writer thread already (app.store.sqlite).
         self._group_commit = _GroupCommit(self.store) if self.store.dialect == "postgresql" else None
         if isinstance(self.store, SqliteStore):
-            self.store.add_writer_schema(*_new_customer_schema())
+            self.store.add_writer_schema(*_new_customer_schema(), *_changed_customer_schema())
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -448,49 +516,88 @@ class CustomerService:
         href_base: str,
         if_match: str | None = None,
     ) -> CustomerRecord:
+        if isinstance(self.store, SqliteStore):  # read here, written by the writer process if unchanged
+            current = _matching(await self.get(customer_id), if_match)
+            change = _patched(current, patch_format, patch, href_base)
+            if change is None:
+                return current
+            stamp = _SQLITE_DATETIME(change.at)
+            new = change.record
+            params = (
+                customer_id,
+                current.version,
+                new.doc_json,
+                new.version,
+                stamp,
+                *indexed_columns(new.document).values(),
+                None if change.links is None else dumps(change.links),
+                _event_rows(change.events),
+                stamp,
+            )
+            if await self._unless_stale(_PATCH_SQL, params):
+                return new
+
         def run(conn: Connection) -> CustomerRecord:
             current = self._locked(conn, customer_id, if_match)
-            old = current.document
-            new = apply_patch(old, patch_format, patch, customer_id)
-            validate_customer(new)
-            new = with_defaults(new)
-            if new == old:
+            change = _patched(current, patch_format, patch, href_base)
+            if change is None:
                 return current
-            record = CustomerRecord(customer_id, current.version + 1, dumps(new))
-            record.__dict__["document"] = new
-            now = _now()
+            new = change.record
             conn.execute(
                 update(CUSTOMER_TABLE)
                 .where(CUSTOMER.id == customer_id)
-                .values(doc=new, version=record.version, updated_at=now, **indexed_columns(new))
+                .values(
+                    doc=new.document,
+                    version=new.version,
+                    updated_at=change.at,
+                    **indexed_columns(new.document),
+                )
             )
-            links = account_ids(new)
-            if links != account_ids(old):  # the links follow account[] (deleted with the customer by cascade)
+            if change.links is not None:  # the links follow account[] (deleted with the customer by cascade)
                 conn.execute(delete(LINK_TABLE).where(LINK_TABLE.c.customer_id == customer_id))
-                _write_account_links(conn, customer_id, links)
-            resource = record.resource(href_base)
-            events = [_event(CHANGE_EVENT, resource, now, ",".join(changed_paths(old, new)))]
-            state = CUSTOMER_TYPE.lifecycle
-            if state and old.get(state) != new.get(state):
-                events.append(_event(STATE_EVENT, resource, now))
-            _write_events(conn, customer_id, events)
-            return record
+                _write_account_links(conn, customer_id, change.links)
+            _write_events(conn, customer_id, change.events, change.at)
+            return new
 
         return await self._write(run)
 
     async def delete(self, customer_id: str, href_base: str, if_match: str | None = None) -> None:
+        if isinstance(self.store, SqliteStore):  # as patch
+            current = _matching(await self.get(customer_id), if_match)
+            at = _now()
+            events = [_event(DELETE_EVENT, current.resource(href_base), at)]
+            params = (customer_id, current.version, _event_rows(events), _SQLITE_DATETIME(at))
+            if await self._unless_stale(_DELETE_SQL, params):
+                return
+
         def run(conn: Connection) -> None:
             current = self._locked(conn, customer_id, if_match)
+            at = _now()
             conn.execute(delete(CUSTOMER_TABLE).where(CUSTOMER.id == customer_id))
-            _write_events(conn, customer_id, [_event(DELETE_EVENT, current.resource(href_base), _now())])
+            _write_events(conn, customer_id, [_event(DELETE_EVENT, current.resource(href_base), at)], at)
 
         await self._write(run)
 
+    async def _unless_stale(self, sql: str, params: tuple[Any, ...]) -> bool:
+        """SQLite: a change to one customer as a statement for the writer process, conditional on the version
+        the service read it at. False if that version was no longer the customer's (nothing written)."""
+        try:
+            await self.store.execute(sql, params)
+        except exc.IntegrityError as error:
+            if not _stale(error):
+                raise
+            return False
+        self._committed()
+        return True
+
     async def _write(self, run: Callable[[Connection], T]) -> T:
         result = await self.store.write(run)
+        self._committed()
+        return result
+
+    def _committed(self) -> None:
         if self.on_commit is not None:
             self.on_commit()
-        return result
 
     def _locked(self, conn: Connection, customer_id: str, if_match: str | None) -> CustomerRecord:
         """The current customer, locked for the rest of the transaction; checks If-Match."""
@@ -501,13 +608,49 @@ class CustomerService:
         ).first()
         if row is None:
             raise NotFound(f"No customer with id '{customer_id}'")
-        record = CustomerRecord(customer_id, row[0], row[1])
-        if if_match is not None and not etag_matches(if_match, record.etag):
-            raise PreconditionFailed(
-                f"If-Match {if_match} does not match the current ETag {record.etag} "
-                f"of customer '{customer_id}'"
-            )
-        return record
+        return _matching(CustomerRecord(customer_id, row[0], row[1]), if_match)
+
+
+def _matching(record: CustomerRecord, if_match: str | None) -> CustomerRecord:
+    """The record, if it matches If-Match (when given)."""
+    if if_match is not None and not etag_matches(if_match, record.etag):
+        raise PreconditionFailed(
+            f"If-Match {if_match} does not match the current ETag {record.etag} of customer '{record.id}'"
+        )
+    return record
+
+
+@dataclass
+class _Change:
+    """What a patch changes: the new record, when, its events, and the customer's account links if they
+    changed (None if not)."""
+
+    record: CustomerRecord
+    at: datetime
+    events: list[dict[str, Any]]
+    links: list[str] | None
+
+
+def _patched(
+    current: CustomerRecord, patch_format: PatchFormat, patch: Any, href_base: str
+) -> _Change | None:
+    """The change a patch makes to the current customer, validated; None if it changes nothing."""
+    old = current.document
+    new = apply_patch(old, patch_format, patch, current.id)
+    validate_customer(new)
+    new = with_defaults(new)
+    if new == old:
+        return None
+    record = CustomerRecord(current.id, current.version + 1, dumps(new))
+    record.__dict__["document"] = new
+    at = _now()
+    resource = record.resource(href_base)
+    events = [_event(CHANGE_EVENT, resource, at, ",".join(changed_paths(old, new)))]
+    state = CUSTOMER_TYPE.lifecycle
+    if state and old.get(state) != new.get(state):
+        events.append(_event(STATE_EVENT, resource, at))
+    links = account_ids(new)
+    return _Change(record, at, events, links if links != account_ids(old) else None)
 
 
 def _new_row(customer_id: str, doc: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -540,8 +683,7 @@ def _event(
     return body
 
 
-def _write_events(conn: Connection, customer_id: str, events: list[dict[str, Any]]) -> None:
-    now = _now()
+def _write_events(conn: Connection, customer_id: str, events: list[dict[str, Any]], at: datetime) -> None:
     conn.execute(
         _INSERT_EVENT,
         [
@@ -550,7 +692,7 @@ def _write_events(conn: Connection, customer_id: str, events: list[dict[str, Any
                 "event_type": event["eventType"],
                 "customer_id": customer_id,
                 "body": dumps(event),
-                "created_at": now,
+                "created_at": at,
             }
             for event in events
         ],
