@@ -154,11 +154,6 @@ def _event_rows(events: list[dict[str, Any]]) -> str:
     return dumps([[event["eventId"], event["eventType"], dumps(event)] for event in events])
 
 
-def _stale(error: Exception) -> bool:
-    """Whether a write failed because its customer changed after the service read it (`_STALE`)."""
-    return isinstance(error, exc.IntegrityError) and _STALE in str(error)
-
-
 def _sqlite_create(
     row: dict[str, Any], doc_json: str, links: list[str], event: tuple[str, str, str, str, datetime]
 ) -> Inserts:
@@ -583,9 +578,7 @@ class CustomerService:
         the service read it at. False if that version was no longer the customer's (nothing written)."""
         try:
             await self.store.execute(sql, params)
-        except exc.IntegrityError as error:
-            if not _stale(error):
-                raise
+        except exc.IntegrityError:  # _STALE (or any other constraint: the locked way meets it again)
             return False
         self._committed()
         return True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import orjson
 import pytest
 from sqlalchemy import select, text
@@ -13,6 +15,7 @@ from app.query.model import CustomerQuery, parse_rest_query
 from app.query.plain import plain_query
 from app.services import CustomerService
 from app.store.base import Store
+from app.store.sqlite import SqliteStore
 from app.store.tables import Customer, EventOutbox
 
 BASE = "http://test/tmf-api/customerManagement/v4"
@@ -173,3 +176,201 @@ async def test_plans_are_written_once_per_query_and_bounded(
     assert list(service._plans) == [third]  # full: the others forgotten, this one kept
     assert (await service.list(indexed)).total == 2
     assert written == [indexed, general, third, indexed]
+
+
+def _mail(address: str) -> list[dict]:
+    return [{"mediumType": "email", "characteristic": {"emailAddress": address}}]
+
+
+async def _links(store: Store, customer_id: str) -> list[str]:
+    rows = await store.read(
+        lambda conn: conn.execute(
+            text("SELECT account_id FROM customer_account WHERE customer_id = :id ORDER BY seq"),
+            {"id": customer_id},
+        ).all()
+    )
+    return [row[0] for row in rows]
+
+
+async def _ids(service: CustomerService, *params: tuple[str, str]) -> list[str]:
+    page = await service.list(parse_rest_query(list(params), default_limit=10, max_limit=10))
+    return [record.id for record in page.records]
+
+
+async def test_a_patch_writes_the_row_its_indexes_links_and_events_and_a_delete_removes_them(
+    service: CustomerService, store: Store
+) -> None:
+    """Everything a patch changes is written, on each database: the document, version and update time, the
+    indexed columns, the index of the arrays' values, the account links (only when account[] changed) and the
+    events, created at one instant; a delete takes the links with the customer."""
+    body = {**MOON, "account": [{"id": "A1", "name": "A1"}], "contactMedium": _mail("old@example.com")}
+    record = await service.create(body, BASE)
+    patch = {
+        "name": "Sun",
+        "status": "Approved",
+        "account": [{"id": "A2", "name": "A2"}, {"id": "A3", "name": "A3"}],
+    }
+    patched = await service.patch(
+        record.id, PatchFormat.MERGE, {**patch, "contactMedium": _mail("new@example.com")}, BASE
+    )
+    table = Customer.__table__  # type: ignore[attr-defined]
+    row = await store.read(lambda conn: conn.execute(select(table).where(table.c.id == record.id)).one())
+    assert (
+        (row.version, row.name, row.status) == (2, "Sun", "Approved") == (patched.version, "Sun", "Approved")
+    )
+    assert row.doc == patched.document == (await service.get(record.id)).document
+    assert row.updated_at > row.created_at
+    assert await _links(store, record.id) == ["A2", "A3"]
+    assert await _ids(service, ("name", "Sun")) == [record.id] and await _ids(service, ("name", "Moon")) == []
+    email = "contactMedium.characteristic.emailAddress"
+    assert await _ids(service, (email, "new@example.com")) == [record.id]
+    assert await _ids(service, (email, "old@example.com")) == []
+    outbox_table = EventOutbox.__table__  # type: ignore[attr-defined]
+    events = await store.read(
+        lambda conn: conn.execute(select(outbox_table).order_by(outbox_table.c.seq)).all()
+    )
+    assert [(e.event_type, e.customer_id) for e in events] == [
+        ("CustomerCreateEvent", record.id),
+        ("CustomerAttributeValueChangeEvent", record.id),
+        ("CustomerStateChangeEvent", record.id),
+    ]
+    assert events[1].created_at == events[2].created_at == row.updated_at  # the instant of the change
+    same = text(
+        "SELECT count(*) FROM event_outbox JOIN customer ON customer.id = event_outbox.customer_id"
+        " WHERE event_outbox.created_at = customer.updated_at"
+    )
+    assert await store.read(lambda conn: conn.execute(same).scalar_one()) == 2  # as stored, too
+    assert orjson.loads(events[2].body)["event"]["customer"] == patched.resource(BASE)
+    await service.patch(record.id, PatchFormat.MERGE, {"name": "Star"}, BASE)  # account[] as it was
+    assert await _links(store, record.id) == ["A2", "A3"]
+    await service.patch(record.id, PatchFormat.MERGE, {"account": []}, BASE)
+    assert await _links(store, record.id) == []
+    await service.patch(record.id, PatchFormat.MERGE, {"account": [{"id": "A4", "name": "A4"}]}, BASE)
+    assert await _links(store, record.id) == ["A4"]
+    last = await service.get(record.id)
+    assert last.version == 5 and last.document["name"] == "Star"
+    await service.delete(record.id, BASE)
+    assert await _links(store, record.id) == []
+    with pytest.raises(NotFound):
+        await service.get(record.id)
+    deleted = (await outbox(store))[-1]
+    assert deleted["eventType"] == "CustomerDeleteEvent" and deleted["event"]["customer"] == last.resource(
+        BASE
+    )
+
+
+@pytest.fixture
+def sqlite_service(service: CustomerService, store: Store) -> CustomerService:
+    if not isinstance(store, SqliteStore):
+        pytest.skip("SQLite's patches and deletes are conditional writes of its writer process")
+    return service
+
+
+async def test_sqlite_patches_and_deletes_are_written_by_the_process_not_the_thread(
+    sqlite_service: CustomerService, store: Store
+) -> None:
+    record = await sqlite_service.create(MOON, BASE)
+    statements: list[str] = []
+    await store.write(lambda conn: conn.connection.driver_connection.set_trace_callback(statements.append))
+    await sqlite_service.patch(record.id, PatchFormat.MERGE, {"name": "Sun"}, BASE)
+    await sqlite_service.delete(record.id, BASE)
+    assert not [s for s in statements if "customer" in s]
+    assert [e["eventType"] for e in await outbox(store)][1:] == [
+        "CustomerAttributeValueChangeEvent",
+        "CustomerDeleteEvent",
+    ]
+
+
+def _between_read_and_write(
+    monkeypatch: pytest.MonkeyPatch, store: Store, write: Callable[[], Awaitable[object]]
+) -> None:
+    """The next inline read of a customer returns what it read only once `write` has committed: a write that
+    lands between a patch's (or a delete's) read and its own write."""
+    fetch_row = store.fetch_row
+
+    async def read_then_write(sql: str, params: tuple) -> object:
+        row = await fetch_row(sql, params)
+        monkeypatch.setattr(store, "fetch_row", fetch_row)
+        await write()
+        return row
+
+    monkeypatch.setattr(store, "fetch_row", read_then_write)
+
+
+async def test_sqlite_a_patch_of_a_customer_changed_since_its_read_applies_to_the_current_one(
+    sqlite_service: CustomerService, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = sqlite_service
+    record = await service.create(MOON, BASE)
+    _between_read_and_write(
+        monkeypatch, store, lambda: service.patch(record.id, PatchFormat.MERGE, {"status": "Approved"}, BASE)
+    )
+    patched = await service.patch(record.id, PatchFormat.MERGE, {"name": "Sun"}, BASE)
+    assert patched.version == 3 and patched.document == {
+        **MOON,
+        "@type": "Customer",
+        "name": "Sun",
+        "status": "Approved",
+    }
+    stored = await service.get(record.id)
+    assert (stored.version, stored.document) == (3, patched.document)
+    events = await outbox(store)
+    assert [(e["eventType"], e.get("fieldPath")) for e in events] == [
+        ("CustomerCreateEvent", None),
+        ("CustomerAttributeValueChangeEvent", "status"),
+        ("CustomerStateChangeEvent", None),
+        ("CustomerAttributeValueChangeEvent", "name"),
+    ]
+    assert events[-1]["event"]["customer"] == stored.resource(BASE)
+
+
+async def test_sqlite_if_match_is_checked_against_the_version_written_over(
+    sqlite_service: CustomerService, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = sqlite_service
+    record = await service.create(MOON, BASE)
+    _between_read_and_write(
+        monkeypatch, store, lambda: service.patch(record.id, PatchFormat.MERGE, {"status": "Approved"}, BASE)
+    )
+    with pytest.raises(PreconditionFailed):
+        await service.patch(record.id, PatchFormat.MERGE, {"name": "Sun"}, BASE, if_match=record.etag)
+    assert (await service.get(record.id)).document["name"] == "Moon"
+    current = await service.get(record.id)
+    _between_read_and_write(
+        monkeypatch, store, lambda: service.patch(record.id, PatchFormat.MERGE, {"name": "Star"}, BASE)
+    )
+    with pytest.raises(PreconditionFailed):
+        await service.delete(record.id, BASE, if_match=current.etag)
+    assert (await service.get(record.id)).version == 3
+
+
+async def test_sqlite_a_delete_of_a_customer_changed_since_its_read_announces_the_current_one(
+    sqlite_service: CustomerService, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = sqlite_service
+    record = await service.create(MOON, BASE)
+    _between_read_and_write(
+        monkeypatch, store, lambda: service.patch(record.id, PatchFormat.MERGE, {"name": "Sun"}, BASE)
+    )
+    await service.delete(record.id, BASE)
+    with pytest.raises(NotFound):
+        await service.get(record.id)
+    deleted = (await outbox(store))[-1]
+    assert deleted["eventType"] == "CustomerDeleteEvent"
+    assert deleted["event"]["customer"]["name"] == "Sun"
+
+
+async def test_sqlite_a_customer_deleted_since_its_read_is_not_found(
+    sqlite_service: CustomerService, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = sqlite_service
+    record = await service.create(MOON, BASE)
+    _between_read_and_write(monkeypatch, store, lambda: service.delete(record.id, BASE))
+    with pytest.raises(NotFound):
+        await service.patch(record.id, PatchFormat.MERGE, {"name": "Sun"}, BASE)
+    other = await service.create(MOON, BASE)
+    _between_read_and_write(monkeypatch, store, lambda: service.delete(other.id, BASE))
+    with pytest.raises(NotFound):
+        await service.delete(other.id, BASE)
+    types = [e["eventType"] for e in await outbox(store)]
+    assert types == ["CustomerCreateEvent", "CustomerDeleteEvent"] * 2

@@ -12,8 +12,8 @@ when the server closes its end (or dies); it ignores SIGINT and SIGTERM, which a
 
 Why a process: the server's event loop and a writer thread share one GIL, and each SQLite call of the
 writer takes it back from the loop; here SQLite's work runs on its own interpreter, and the loop only writes
-a request and reads a byte per statement. Only stdlib and orjson are imported: the process starts in milliseconds and
-stays small.
+a request and reads a byte per statement. Only stdlib and orjson are imported: the process starts in
+milliseconds and stays small.
 """
 
 from __future__ import annotations
