@@ -144,6 +144,30 @@ async def test_a_failing_row_fails_only_its_caller(sqlite: SqliteStore) -> None:
     assert rows == [(n, "old" if n == 7 else "new") for n in range(1, 13)]
 
 
+async def test_a_statement_ending_the_transaction_leaves_no_caller_told_wrong(sqlite: SqliteStore) -> None:
+    """A statement that rolls back the whole transaction (a trigger's RAISE(ROLLBACK)) takes the statements
+    of its request with it, those before it and those after: none is answered as written, and none is
+    written by itself after it. Every caller's answer matches what is stored."""
+    await sqlite.write(
+        lambda conn: conn.execute(
+            text(
+                "CREATE TRIGGER probe_rollback BEFORE INSERT ON probe WHEN NEW.note = 'rollback' "
+                "BEGIN SELECT RAISE(ROLLBACK, 'rolled back'); END"
+            )
+        )
+    )
+    sql = "INSERT INTO probe (n, note) VALUES (?, ?)"
+    await sqlite.execute(sql, (100, "first"))  # the process is running
+    outcomes = await asyncio.gather(
+        *(sqlite.execute(sql, (n, "rollback" if n == 3 else "new")) for n in range(1, 7)),
+        return_exceptions=True,
+    )
+    stored = {n for (n,) in await sqlite.fetch_all("SELECT n FROM probe", ())}
+    assert 3 not in stored and isinstance(outcomes[2], Exception)
+    assert [n in stored for n in range(1, 7)] == [outcome is None for outcome in outcomes]
+    assert outcomes[0] is None  # alone in its request
+
+
 _SLOW = (
     "INSERT INTO probe (n, note) SELECT 99, count(*) FROM "
     "(WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 100000000) SELECT i FROM r)"
