@@ -357,7 +357,14 @@ async def test_sqlite_a_delete_of_a_customer_changed_since_its_read_announces_th
         await service.get(record.id)
     deleted = (await outbox(store))[-1]
     assert deleted["eventType"] == "CustomerDeleteEvent"
-    assert deleted["event"]["customer"]["name"] == "Sun"
+    href = f"{BASE}/customer/{record.id}"
+    assert deleted["event"]["customer"] == {
+        "id": record.id,
+        "href": href,
+        **MOON,
+        "@type": "Customer",
+        "name": "Sun",
+    }
 
 
 async def test_sqlite_a_customer_deleted_since_its_read_is_not_found(

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.domain.errors import ServiceUnavailable
 from app.store import sqlite as sqlite_store
+from app.store import writer_process
 from app.store.base import Store
 from app.store.sqlite import Inserts, SqliteStore
 
@@ -90,12 +91,14 @@ async def test_statements_of_one_request_fail_alone(sqlite: SqliteStore) -> None
     (its caller hears its error, from the thread that runs it again), the others are committed."""
     await sqlite.execute("INSERT INTO probe (n, note) VALUES (?, ?)", (5, "old"))
     sql = "INSERT INTO probe (n, note) VALUES (?, ?)"
+    statements = await _thread_statements(sqlite)
     batches = sqlite.batches_committed
     outcomes = await asyncio.gather(
         *(sqlite.execute(sql, (n, "new")) for n in range(1, 10)), return_exceptions=True
     )
     assert [type(o) for o in outcomes] == [type(None)] * 4 + [IntegrityError] + [type(None)] * 4
     assert sqlite.batches_committed - batches == 2  # the first alone, then the eight queued meanwhile
+    assert len([s for s in statements if "probe" in s]) == 1  # the thread ran the failed one only
     rows = await sqlite.fetch_all("SELECT n, note FROM probe ORDER BY n", ())
     assert rows == [(n, "old" if n == 5 else "new") for n in range(1, 10)]
 
@@ -158,6 +161,8 @@ async def test_a_statement_ending_the_transaction_leaves_no_caller_told_wrong(sq
     )
     sql = "INSERT INTO probe (n, note) VALUES (?, ?)"
     await sqlite.execute(sql, (100, "first"))  # the process is running
+    process = sqlite._process
+    batches = sqlite.batches_committed
     outcomes = await asyncio.gather(
         *(sqlite.execute(sql, (n, "rollback" if n == 3 else "new")) for n in range(1, 7)),
         return_exceptions=True,
@@ -166,6 +171,23 @@ async def test_a_statement_ending_the_transaction_leaves_no_caller_told_wrong(sq
     assert 3 not in stored and isinstance(outcomes[2], Exception)
     assert [n in stored for n in range(1, 7)] == [outcome is None for outcome in outcomes]
     assert outcomes[0] is None  # alone in its request
+    assert not [o for o in outcomes if isinstance(o, ServiceUnavailable)] and sqlite._process is process
+    assert sqlite.batches_committed - batches == 1  # the first request; the second committed nothing
+
+
+async def test_answers_split_across_reads_settle_their_request_once_all_are_in(sqlite: SqliteStore) -> None:
+    """A request's answer bytes may come in more than one read of the socket: they are gathered until every
+    statement of the oldest request has its own."""
+    await sqlite.write(_probe(1))  # the process is running, with nothing out
+    process = sqlite._process
+    assert process is not None and not process.in_flight
+    loop = asyncio.get_running_loop()
+    first, second = loop.create_future(), loop.create_future()
+    process.in_flight.append([[(_probe(2), first, loop)], [(_probe(3), second, loop)]])
+    process.data_received(writer_process.OK)
+    assert not first.done() and not second.done()
+    process.data_received(writer_process.OK)
+    assert first.done() and second.done() and not process.in_flight and process.answers == b""
 
 
 _SLOW = (
