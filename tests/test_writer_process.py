@@ -86,6 +86,33 @@ async def test_inserts_beyond_one_values_list_are_statements_of_one_request(
     assert await sqlite.fetch_all("SELECT count(*) FROM other", ()) == [(1,)]
 
 
+async def test_a_request_holds_max_batch_units_and_a_statement_max_values_rows(
+    sqlite: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At most MAX_BATCH units a request (one-row Inserts: 3, 3, then the last), and a VALUES list holds whole
+    units up to MAX_VALUES_ROWS rows (three-row units, four rows at most: one unit a statement)."""
+    monkeypatch.setattr(sqlite, "MAX_BATCH", 3)
+    monkeypatch.setattr(sqlite_store, "MAX_VALUES_ROWS", 4)
+    await sqlite.write(_probe(100))  # the process is running
+    assert sqlite._process is not None
+    sent: list[list[int]] = []
+    send = sqlite._process.send
+    monkeypatch.setattr(
+        sqlite._process,
+        "send",
+        lambda statements: (sent.append([len(s) for s in statements]), send(statements)),
+    )
+    assert await asyncio.gather(*(sqlite.write(_probe(n)) for n in range(1, 9))) == [None] * 8
+    assert sent == [[1], [3], [3], [1]]
+    sent.clear()
+    threes = [
+        Inserts(("probe", ("n", "note"), [(n, "a"), (n + 1, "b"), (n + 2, "c")])) for n in (10, 20, 30, 40)
+    ]
+    assert await asyncio.gather(*(sqlite.write(work) for work in threes)) == [None] * 4
+    assert sent == [[1], [1, 1, 1]]
+    assert await sqlite.fetch_all("SELECT count(*) FROM probe", ()) == [(1 + 8 + 12,)]
+
+
 async def test_statements_of_one_request_fail_alone(sqlite: SqliteStore) -> None:
     """Statements queued together are one transaction of the process; the one that fails is rolled back alone
     (its caller hears its error, from the thread that runs it again), the others are committed."""
