@@ -272,7 +272,9 @@ async def test_sqlite_patches_and_deletes_are_written_by_the_process_not_the_thr
     record = await sqlite_service.create(MOON, BASE)
     statements: list[str] = []
     await store.write(lambda conn: conn.connection.driver_connection.set_trace_callback(statements.append))
-    await sqlite_service.patch(record.id, PatchFormat.MERGE, {"name": "Sun"}, BASE)
+    account = {"account": [{"id": "A1", "name": "A1"}]}
+    await sqlite_service.patch(record.id, PatchFormat.MERGE, {"name": "Sun", **account}, BASE)
+    assert await _links(store, record.id) == ["A1"]
     await sqlite_service.delete(record.id, BASE)
     assert not [s for s in statements if "customer" in s]
     assert [e["eventType"] for e in await outbox(store)][1:] == [
@@ -305,21 +307,30 @@ async def test_sqlite_a_patch_of_a_customer_changed_since_its_read_applies_to_th
     _between_read_and_write(
         monkeypatch, store, lambda: service.patch(record.id, PatchFormat.MERGE, {"status": "Approved"}, BASE)
     )
-    patched = await service.patch(record.id, PatchFormat.MERGE, {"name": "Sun"}, BASE)
+    account = [{"id": "A1", "name": "A1"}]
+    patched = await service.patch(record.id, PatchFormat.MERGE, {"name": "Sun", "account": account}, BASE)
     assert patched.version == 3 and patched.document == {
         **MOON,
         "@type": "Customer",
         "name": "Sun",
         "status": "Approved",
+        "account": account,
     }
     stored = await service.get(record.id)
     assert (stored.version, stored.document) == (3, patched.document)
+    assert await _links(store, record.id) == ["A1"]  # written the locked way: the row, links and columns
+    assert await _ids(service, ("name", "Sun")) == [record.id] and await _ids(service, ("name", "Moon")) == []
+    same = text(
+        "SELECT count(*) FROM event_outbox JOIN customer ON customer.id = event_outbox.customer_id"
+        " WHERE event_outbox.created_at = customer.updated_at"
+    )
+    assert await store.read(lambda conn: conn.execute(same).scalar_one()) == 1
     events = await outbox(store)
     assert [(e["eventType"], e.get("fieldPath")) for e in events] == [
         ("CustomerCreateEvent", None),
         ("CustomerAttributeValueChangeEvent", "status"),
         ("CustomerStateChangeEvent", None),
-        ("CustomerAttributeValueChangeEvent", "name"),
+        ("CustomerAttributeValueChangeEvent", "account,name"),
     ]
     assert events[-1]["event"]["customer"] == stored.resource(BASE)
 
@@ -373,11 +384,11 @@ async def test_sqlite_a_customer_deleted_since_its_read_is_not_found(
     service = sqlite_service
     record = await service.create(MOON, BASE)
     _between_read_and_write(monkeypatch, store, lambda: service.delete(record.id, BASE))
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match=f"^No customer with id '{record.id}'$"):
         await service.patch(record.id, PatchFormat.MERGE, {"name": "Sun"}, BASE)
     other = await service.create(MOON, BASE)
     _between_read_and_write(monkeypatch, store, lambda: service.delete(other.id, BASE))
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match=f"^No customer with id '{other.id}'$"):
         await service.delete(other.id, BASE)
     types = [e["eventType"] for e in await outbox(store)]
     assert types == ["CustomerCreateEvent", "CustomerDeleteEvent"] * 2
