@@ -303,7 +303,8 @@ async def test_sqlite_a_patch_of_a_customer_changed_since_its_read_applies_to_th
     sqlite_service: CustomerService, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     service = sqlite_service
-    record = await service.create(MOON, BASE)
+    record = await service.create({**MOON, "account": [{"id": "A0", "name": "A0"}]}, BASE)
+    bystander = await service.create({**MOON, "account": [{"id": "B1", "name": "B1"}]}, BASE)
     _between_read_and_write(
         monkeypatch, store, lambda: service.patch(record.id, PatchFormat.MERGE, {"status": "Approved"}, BASE)
     )
@@ -319,14 +320,17 @@ async def test_sqlite_a_patch_of_a_customer_changed_since_its_read_applies_to_th
     stored = await service.get(record.id)
     assert (stored.version, stored.document) == (3, patched.document)
     assert await _links(store, record.id) == ["A1"]  # written the locked way: the row, links and columns
-    assert await _ids(service, ("name", "Sun")) == [record.id] and await _ids(service, ("name", "Moon")) == []
+    assert await _links(store, bystander.id) == ["B1"]
+    assert await _ids(service, ("name", "Sun")) == [record.id]
+    assert await _ids(service, ("name", "Moon")) == [bystander.id]
     same = text(
         "SELECT count(*) FROM event_outbox JOIN customer ON customer.id = event_outbox.customer_id"
-        " WHERE event_outbox.created_at = customer.updated_at"
+        " WHERE event_outbox.created_at = customer.updated_at AND customer.id = :id"
     )
-    assert await store.read(lambda conn: conn.execute(same).scalar_one()) == 1
+    assert await store.read(lambda conn: conn.execute(same, {"id": record.id}).scalar_one()) == 1
     events = await outbox(store)
     assert [(e["eventType"], e.get("fieldPath")) for e in events] == [
+        ("CustomerCreateEvent", None),
         ("CustomerCreateEvent", None),
         ("CustomerAttributeValueChangeEvent", "status"),
         ("CustomerStateChangeEvent", None),
