@@ -41,6 +41,18 @@ async def _thread_statements(store: SqliteStore) -> list[str]:
     return statements
 
 
+def _requests_sent(sqlite: SqliteStore, monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
+    """From now on, each request sent to the running process, as the number of units of each statement."""
+    process = sqlite._process
+    assert process is not None
+    sent: list[list[int]] = []
+    send = process.send
+    monkeypatch.setattr(
+        process, "send", lambda statements: (sent.append([len(s) for s in statements]), send(statements))
+    )
+    return sent
+
+
 async def test_inserts_queued_together_are_one_statement_of_the_process(sqlite: SqliteStore) -> None:
     """The process has one request out at a time: the Inserts queued meanwhile go together in the next one
     (one statement, one commit). The thread's connection runs none of it, and another connection sees every
@@ -69,14 +81,7 @@ async def test_inserts_beyond_one_values_list_are_statements_of_one_request(
     monkeypatch.setattr(sqlite_store, "MAX_VALUES_ROWS", 40)
     await sqlite.write(lambda conn: conn.execute(text("CREATE TABLE other (n integer)")))
     await sqlite.write(_probe(100))  # the process is running
-    assert sqlite._process is not None
-    sent: list[list[int]] = []
-    send = sqlite._process.send
-    monkeypatch.setattr(
-        sqlite._process,
-        "send",
-        lambda statements: (sent.append([len(s) for s in statements]), send(statements)),
-    )
+    sent = _requests_sent(sqlite, monkeypatch)
     batches = sqlite.batches_committed
     works = [_probe(n) for n in range(1, 43)] + [Inserts(("other", ("n",), [(1,)]))]
     assert await asyncio.gather(*(sqlite.write(work) for work in works)) == [None] * 43
@@ -94,14 +99,7 @@ async def test_a_request_holds_max_batch_units_and_a_statement_max_values_rows(
     monkeypatch.setattr(sqlite, "MAX_BATCH", 3)
     monkeypatch.setattr(sqlite_store, "MAX_VALUES_ROWS", 4)
     await sqlite.write(_probe(100))  # the process is running
-    assert sqlite._process is not None
-    sent: list[list[int]] = []
-    send = sqlite._process.send
-    monkeypatch.setattr(
-        sqlite._process,
-        "send",
-        lambda statements: (sent.append([len(s) for s in statements]), send(statements)),
-    )
+    sent = _requests_sent(sqlite, monkeypatch)
     assert await asyncio.gather(*(sqlite.write(_probe(n)) for n in range(1, 9))) == [None] * 8
     assert sent == [[1], [3], [3], [1]]
     sent.clear()
