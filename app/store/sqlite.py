@@ -222,7 +222,7 @@ class _WriterProcess(asyncio.Protocol):
                     _settle([(future, True, None) for _, future, _ in units])
                 else:  # not written: the writer thread writes it again, and finds the unit at fault
                     failed += units
-            if len(failed) < sum(map(len, statements)):
+            if writer_process.OK[0] in answers:
                 self.store.batches_committed += 1
             if failed:
                 self.store._to_thread(failed)
