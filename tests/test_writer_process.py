@@ -149,6 +149,28 @@ async def test_the_process_waits_for_the_lock_of_a_unit_on_the_thread(sqlite: Sq
     assert await sqlite.fetch_all("SELECT n FROM probe ORDER BY n", ()) == [(1,), (2,), (3,)]
 
 
+async def test_a_request_that_cannot_take_the_lock_is_written_by_the_thread(sqlite: SqliteStore) -> None:
+    """Held longer than SQLite's busy timeout (5 s), the lock is refused to the process's BEGIN: the request
+    is answered as not written, the process stays, and the thread writes it once the lock is free."""
+    await sqlite.write(_probe(1))
+    process = sqlite._process
+    holds, release = threading.Event(), threading.Event()
+
+    def holding(conn: Connection) -> None:
+        conn.execute(text("INSERT INTO probe (n, note) VALUES (2, 'thread')"))
+        holds.set()
+        release.wait(15)
+
+    unit = asyncio.ensure_future(sqlite.write(holding))
+    assert await asyncio.to_thread(holds.wait, 5)
+    create = asyncio.ensure_future(sqlite.write(_probe(3)))
+    await asyncio.sleep(6)  # past the process's busy timeout
+    release.set()
+    await asyncio.wait_for(asyncio.gather(unit, create), 10)
+    assert await sqlite.fetch_all("SELECT n FROM probe ORDER BY n", ()) == [(1,), (2,), (3,)]
+    assert sqlite._process is process
+
+
 async def test_a_statement_runs_in_the_process_and_a_failing_one_raises_its_error(
     sqlite: SqliteStore,
 ) -> None:

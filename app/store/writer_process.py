@@ -51,9 +51,9 @@ def serve(sock: socket.socket, database: str, setup: list[str]) -> None:
 def _transaction(conn: sqlite3.Connection, statements: list[list[Any]]) -> bytes:
     """The statements in one transaction, committed: their answers. A failed one is rolled back alone, as
     SQLite does a statement; the server writes it again itself, to learn why."""
-    conn.execute("BEGIN IMMEDIATE")
     answers = bytearray()
     try:
+        conn.execute("BEGIN IMMEDIATE")  # past the busy timeout, it fails: nothing is written
         for sql, params in statements:
             try:
                 conn.execute(sql, params)
