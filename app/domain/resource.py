@@ -8,7 +8,6 @@ the services use.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,10 +81,11 @@ class ResourceType:
                 raise Invalid(f"'{name}' is set by the server and cannot be given", field=name)
         # JSON escapes NUL as \u0000, orjson refuses integers beyond 64 bits unsigned, and an integer
         # beyond 64 bits signed has at least 19 digits: one encoding of the document finds every suspect
-        # far faster than a walk, which then decides.
+        # far faster than a walk, which then decides. A run of 19 digits is looked for with every digit
+        # made 0 and everything else a space (a regular expression took 9 times as long).
         try:
             encoded = orjson.dumps(doc)
-            suspect = b"\\u0000" in encoded or _LONG_DIGITS.search(encoded) is not None
+            suspect = b"\\u0000" in encoded or _LONG_DIGITS in encoded.translate(_DIGITS_AS_ZEROS)
         except TypeError:
             suspect = True
         problem = unstorable(doc) if suspect else None
@@ -131,7 +131,8 @@ class ResourceType:
         return values
 
 
-_LONG_DIGITS = re.compile(rb"\d{19}")
+_DIGITS_AS_ZEROS = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))
+_LONG_DIGITS = b"0" * 19
 NUL = "\x00"
 INT64 = range(-(2**63), 2**63)
 
