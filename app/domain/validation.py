@@ -6,8 +6,10 @@ the others.
 
 SQLModel builds its instances through Python (`SQLModel.__init__`, once per nested object), which would
 cost more than the rules themselves; validation therefore runs on a plain pydantic mirror of each model,
-derived from its fields (same annotations, constraints and config), whose instances pydantic-core builds
-without leaving Rust.
+derived from its fields (same annotations, constraints and config). Its core schema is then checked with
+every object as a typed dict rather than a model: the same fields, aliases, constraints, strictness and
+extra members, but no instance is built, with every absent member filled with its default (that was a
+third of the time of validating a create).
 """
 
 from __future__ import annotations
@@ -29,8 +31,6 @@ _EXPECTED = {
     "float_type": "a number",
     "bool_type": "a boolean",
     "list_type": "an array",
-    "model_attributes_type": "an object",
-    "model_type": "an object",
     "dict_type": "an object",
 }
 _BLANK = ("missing", "string_pattern_mismatch", "not_null")
@@ -95,8 +95,41 @@ def _mirror(model: type[TmfModel]) -> type[BaseModel]:
     return create_model(model.__name__, __config__=config, **fields)  # type: ignore[call-overload,no-any-return]
 
 
+def _as_typed_dicts(schema: Any) -> Any:
+    """A core schema with each model schema made a typed-dict schema of the same fields: a member with a
+    default (None, for every optional member here) is simply not required."""
+    if isinstance(schema, list):
+        return [_as_typed_dicts(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if schema.get("type") != "model":
+        return {key: _as_typed_dicts(value) for key, value in schema.items()}
+    config = schema["config"]
+    fields = {}
+    for name, field in schema["schema"]["fields"].items():
+        inner = field["schema"]
+        required = inner["type"] != "default"
+        if not required:
+            assert inner["default"] is None, f"{name}: only None defaults are left out"
+            inner = inner["schema"]
+        entry = {"type": "typed-dict-field", "schema": _as_typed_dicts(inner), "required": required}
+        if "validation_alias" in field:
+            entry["validation_alias"] = field["validation_alias"]
+        fields[name] = entry
+    return {
+        "type": "typed-dict",
+        "fields": fields,
+        "extra_behavior": config["extra_fields_behavior"],
+        "strict": config["strict"],
+        "config": config,
+        "ref": schema["ref"],
+    }
+
+
+@cache
 def validator(model: type[TmfModel]) -> SchemaValidator:
-    return _mirror(model).__pydantic_validator__  # type: ignore[return-value]
+    mirror = _mirror(model)
+    return SchemaValidator(_as_typed_dicts(mirror.__pydantic_core_schema__), mirror.model_config)  # type: ignore[arg-type]
 
 
 def validate(model: type[TmfModel], doc: Any) -> None:
