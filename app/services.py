@@ -159,11 +159,12 @@ def _sqlite_create(
 ) -> Inserts:
     """SQLite: the row creating one customer, its account links and its event (`_NEW_CUSTOMER`), for the
     writer to insert with those of the other creates queued with it (app.store.sqlite): no statement
-    building, no re-encoding of the document, no SQLAlchemy execution on the writer thread."""
+    building, no re-encoding of the document, no SQLAlchemy execution on the writer thread. The event is
+    stamped with the row's creation instant, as `create` makes it."""
     stamp = _SQLITE_DATETIME(row["created_at"])
     values = {**row, "doc": doc_json, "created_at": stamp, "updated_at": stamp}
-    event_id, event_type, _customer_id, body, at = event
-    added = (dumps(links) if links else None, event_id, event_type, body, _SQLITE_DATETIME(at))
+    event_id, event_type, _customer_id, body, _at = event
+    added = (dumps(links) if links else None, event_id, event_type, body, stamp)
     return Inserts(
         (_NEW_CUSTOMER, _NEW_CUSTOMER_COLUMNS, [(*(values[column] for column in _CUSTOMER_COLUMNS), *added)])
     )
