@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from alembic import command
 from sqlalchemy import Connection, Select, func, insert, select, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.base import Executable
@@ -28,7 +30,9 @@ from app.query.model import (
     parse_rest_query,
 )
 from app.query.sql import order_by, where_clause
+from app.settings import Settings
 from app.store.base import Store
+from app.store.migrate import alembic_config, upgrade
 from app.store.tables import Customer
 
 TABLE = Customer.__table__  # type: ignore[attr-defined]
@@ -477,6 +481,84 @@ async def test_date_times_compare_as_instants_whatever_the_offset(store: Store) 
         between = ((f"{path}.gt", "2024-01-01T00:00:00.4Z"), (f"{path}.lt", "2024-01-01T01:00:00Z"))
         assert await ids(store, rows, *between) == ["minus"]
     assert await ids(store, rows, ("validFor.endDateTime.ne", "2024-01-01T00:00:00Z")) == []
+
+
+async def test_date_times_before_the_year_1000_keep_their_place_in_time(store: Store) -> None:
+    """Four digits of year, whatever the year: a key of "999-..." would sort after "2024-..."."""
+    moments = {
+        "ancient": "0999-12-31T23:00:00-02:00",  # 1000-01-01T01:00:00Z
+        "y1000": "1000-01-01T00:30:00Z",
+        "modern": "2024-01-01T00:00:00Z",
+        "roman": "0099-07-01T12:00:00Z",
+    }
+    rows = await insert_customers(
+        store,
+        {
+            key: customer(
+                key,
+                validFor={"startDateTime": value},
+                creditProfile=[{"creditProfileDate": value, "validFor": {"endDateTime": value}}],
+            )
+            for key, value in moments.items()
+        },
+    )
+    for path in (
+        "validFor.startDateTime",
+        "creditProfile.creditProfileDate",
+        "creditProfile.validFor.endDateTime",
+    ):
+        assert await ids(store, rows, (path, "1000-01-01T01:00:00Z")) == ["ancient"]
+        assert await ids(store, rows, (f"{path}.lt", "1000-01-01T00:45:00Z")) == ["y1000", "roman"]
+        assert await ids(store, rows, (f"{path}.gt", "1000-01-01T00:45:00Z")) == ["ancient", "modern"]
+        assert await ids(
+            store, rows, (f"{path}.gte", "0099-07-01T12:00:00Z"), (f"{path}.lt", "0100-01-01T00:00:00Z")
+        ) == ["roman"]
+
+
+async def test_the_migration_pads_the_years_of_the_instants_stored(settings: Settings, store: Store) -> None:
+    """0008 gives the valid_for keys stored with a year of fewer than four digits their four, and its
+    downgrade takes them back; a key of four digits is left alone both ways."""
+    await insert_customers(
+        store,
+        {
+            "ancient": customer("a", validFor={"startDateTime": "0999-12-31T23:00:00-02:00"}),
+            "roman": customer(
+                "r",
+                validFor={"startDateTime": "2024-01-01T00:00:00Z", "endDateTime": "0099-07-01T12:00:00.5Z"},
+            ),
+        },
+    )
+
+    async def stored() -> dict[str, tuple[str, str | None]]:
+        rows = await store.read(
+            lambda conn: conn.execute(
+                select(TABLE.c.id, TABLE.c.valid_for_start, TABLE.c.valid_for_end)
+            ).all()
+        )
+        return {row[0]: (row[1], row[2]) for row in rows}
+
+    padded = {
+        "ancient": ("1000-01-01T01:00:00.000000Z", None),
+        "roman": ("2024-01-01T00:00:00.000000Z", "0099-07-01T12:00:00.500000Z"),
+    }
+    assert await stored() == padded
+    await store.write(
+        lambda conn: conn.execute(
+            TABLE.update()
+            .where(TABLE.c.id == "ancient")
+            .values(valid_for_start="0999-12-31T01:00:00.000000Z")
+        )
+    )
+    padded["ancient"] = ("0999-12-31T01:00:00.000000Z", None)
+    try:
+        await asyncio.to_thread(command.downgrade, alembic_config(settings), "0007_customer_term_path")
+        assert await stored() == {
+            "ancient": ("999-12-31T01:00:00.000000Z", None),
+            "roman": ("2024-01-01T00:00:00.000000Z", "99-07-01T12:00:00.500000Z"),
+        }
+    finally:
+        await asyncio.to_thread(upgrade, settings)
+    assert await stored() == padded
 
 
 async def test_and_or_trees(store: Store) -> None:

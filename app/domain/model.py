@@ -129,7 +129,7 @@ def parse_datetime(text: str) -> datetime | None:
 
 def instant_key(value: datetime) -> str:
     """A text form of an instant whose lexical order is its time order (UTC, fixed width)."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def _rfc3339(text: str) -> str:

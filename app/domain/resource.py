@@ -50,6 +50,7 @@ class ResourceType:
     stamped: tuple[str, ...] = field(init=False)
     links: tuple[str, Linked] | None = field(init=False)
     not_patchable: tuple[str, ...] = field(init=False)
+    stored_columns: tuple[tuple[str, tuple[str, ...], bool], ...] = field(init=False)
 
     def __post_init__(self) -> None:
         derived = {
@@ -64,6 +65,9 @@ class ResourceType:
             "links": linked(self.model),
             "not_patchable": not_patchable(self.model),
         }
+        derived["stored_columns"] = _stored_columns(
+            derived["columns"], derived["server_owned"], derived["catalogue"]
+        )
         for name, value in derived.items():
             object.__setattr__(self, name, value)
 
@@ -117,18 +121,29 @@ class ResourceType:
     def indexed_columns(self, doc: dict[str, Any]) -> dict[str, Any]:
         """Values of the indexed attributes of `doc`, by column (server-owned ones are set apart)."""
         values: dict[str, Any] = {}
-        for path, column in self.columns.items():
-            if path[0] in self.server_owned:
-                continue
+        for column, path, instant in self.stored_columns:
             value: Any = doc
-            node: Any = self.catalogue
             for name in path:
                 value = value.get(name) if isinstance(value, dict) else None
-                node = node.members[name]
-            if value is not None and node is Kind.DATETIME:
+            if value is not None and instant:
                 value = instant_key(parse_datetime(value))  # type: ignore[arg-type]
             values[column] = value
         return values
+
+
+def _stored_columns(
+    columns: dict[tuple[str, ...], str], server_owned: tuple[str, ...], node: Obj
+) -> tuple[tuple[str, tuple[str, ...], bool], ...]:
+    """(column, path, whether a date-time) of each indexed attribute a document gives (not server-owned)."""
+    found = []
+    for path, column in columns.items():
+        if path[0] in server_owned:
+            continue
+        kind: Any = node
+        for name in path:
+            kind = kind.members[name]
+        found.append((column, path, kind is Kind.DATETIME))
+    return tuple(found)
 
 
 _DIGITS_AS_ZEROS = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))
