@@ -23,7 +23,7 @@ from app.domain.account_events import ACCOUNT_EVENT_MODELS
 from app.domain.errors import Invalid, NotFound, PreconditionFailed
 from app.domain.ids import new_id, storable
 from app.domain.patch import PatchFormat, apply_patch
-from app.domain.resource import ResourceType
+from app.domain.resource import ResourceType, instant_key
 from app.domain.tmf666 import CHANGE, CREATE, DELETE, STATE, Api, Registration
 from app.domain.validation import validate
 from app.query.model import CustomerQuery
@@ -146,10 +146,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _timestamp(at: datetime) -> str:
-    return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 class ResourceService:
     """list/retrieve/create/patch/delete of one registered resource."""
 
@@ -194,7 +190,7 @@ class ResourceService:
         """The stored form of a valid document: defaults filled in, the stamped members set to `at`."""
         doc = self.type.with_defaults(doc)
         if self.type.stamped:
-            doc = {**doc, **{name: _timestamp(at) for name in self.type.stamped}}
+            doc = {**doc, **{name: instant_key(at) for name in self.type.stamped}}
         return doc
 
     def _unstamped(self, doc: dict[str, Any]) -> dict[str, Any]:
@@ -339,7 +335,7 @@ class ResourceService:
         event_type = self.registration.event_type(change)
         if event_type is None:
             return []
-        body: dict[str, Any] = {"eventId": new_id(), "eventTime": _timestamp(at), "eventType": event_type}
+        body: dict[str, Any] = {"eventId": new_id(), "eventTime": instant_key(at), "eventType": event_type}
         if field_path is not None:
             body["fieldPath"] = field_path
         body[self.api.event_member] = {self.kind: resource}

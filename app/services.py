@@ -18,7 +18,7 @@ from app.domain.errors import NotFound, PreconditionFailed
 from app.domain.events import CHANGE_EVENT, CREATE_EVENT, DELETE_EVENT, STATE_EVENT
 from app.domain.ids import new_id, storable
 from app.domain.patch import PatchFormat, apply_patch
-from app.domain.resource import CUSTOMER_TYPE, indexed_columns, validate_customer, with_defaults
+from app.domain.resource import CUSTOMER_TYPE, indexed_columns, instant_key, validate_customer, with_defaults
 from app.query.model import CustomerQuery
 from app.query.plain import PlainQuery, plain_query
 from app.query.sql import order_by, where_clause
@@ -668,7 +668,7 @@ def _event(
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "eventId": new_id(),
-        "eventTime": at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "eventTime": instant_key(at),
         "eventType": event_type,
     }
     if field_path is not None:
