@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlencode
 
 import orjson
 from litestar import Request
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from app import urls
@@ -114,8 +116,31 @@ class RestQueries:
         return known
 
 
+async def request_body(request: Request[Any, Any, Any]) -> bytes:
+    """The request body, from the server's messages as they come. Litestar's `Request.body` parses every
+    header for Content-Length and reads through an async generator, a twentieth of the event loop's work
+    for a create, where the body nearly always comes whole in the first message. The same limit
+    (`request_max_body_size`, 413 past it), Content-Length included once the body comes in parts."""
+    limit = request.route_handler.resolve_request_max_body_size() or math.inf
+    chunks = []
+    size = 0
+    while True:
+        message = await request.receive()
+        if message["type"] != "http.request":
+            raise Invalid("The client went away before the end of the request body", field="body")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise RequestEntityTooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        if len(chunks) == 1 and (request.content_length or 0) > limit:
+            raise RequestEntityTooLarge
+
+
 async def json_body(request: Request[Any, Any, Any]) -> Any:
-    raw = await request.body()
+    raw = await request_body(request)
     if not raw.strip():
         raise Invalid("The request body is empty; a JSON document is expected", field="body")
     try:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 from typing import Any
 
 import httpx
+import orjson
 
 from tests.conftest import LiveServer
 
@@ -152,6 +155,80 @@ async def test_body_over_limit_is_413(client: httpx.AsyncClient, server: LiveSer
     limit = server.settings.max_body_bytes
     big = {**MOON, "statusReason": "x" * (limit + 10)}
     assert_tmf_error(await client.post("/customer", json=big), 413)
+
+
+async def raw_exchange(server: LiveServer, parts: list[bytes], *, pause: float = 0.2) -> tuple[int, bytes]:
+    """Send a request over a socket in parts, each in its own TCP segment after a pause (so the server
+    reads the body in several messages); the status and body of the answer, read until the end of it."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    try:
+        for part in parts:
+            writer.write(part)
+            await writer.drain()
+            await asyncio.sleep(pause)
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        length = int(re.search(rb"(?i)content-length: (\d+)", head).group(1))  # type: ignore[union-attr]
+        return int(head.split()[1]), await asyncio.wait_for(reader.readexactly(length), 10)
+    finally:
+        writer.close()
+
+
+def post_head(server: LiveServer, extra: str) -> bytes:
+    path = server.api.split(f":{server.port}", 1)[1]
+    return (
+        f"POST {path}/customer HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+        f"Content-Type: application/json\r\n{extra}\r\n"
+    ).encode()
+
+
+async def test_a_body_read_in_parts(client: httpx.AsyncClient, server: LiveServer) -> None:
+    body = orjson.dumps(MOON)
+    status, answer = await raw_exchange(
+        server, [post_head(server, f"Content-Length: {len(body)}\r\n"), body[:10], body[10:20], body[20:]]
+    )
+    assert status == 201
+    created = orjson.loads(answer)
+    assert (await client.get(f"/customer/{created['id']}")).json() == created
+    assert created["name"] == MOON["name"]
+
+
+async def test_a_request_whose_client_leaves_before_the_end_of_its_body_writes_nothing(
+    client: httpx.AsyncClient, server: LiveServer
+) -> None:
+    """Complete JSON, but less than the Content-Length announced: the client went away mid-body."""
+    body = orjson.dumps(MOON)
+    _reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(post_head(server, f"Content-Length: {len(body) + 5}\r\n"))
+    await writer.drain()
+    await asyncio.sleep(0.2)
+    writer.write(body)
+    await writer.drain()
+    await asyncio.sleep(0.2)
+    writer.close()
+    await asyncio.sleep(0.5)
+    assert (await client.get("/customer")).json() == []
+    status, _ = await raw_exchange(server, [post_head(server, f"Content-Length: {len(body)}\r\n"), body])
+    assert status == 201 and len((await client.get("/customer")).json()) == 1
+
+
+async def test_a_body_over_the_limit_is_refused_before_it_is_all_sent(make_server: Any) -> None:
+    """Announced over the limit: 413 once the first part is read. Not announced (chunked): 413 once what
+    came is over it. A body in one message over it: 413 too."""
+    server = make_server(max_body_bytes=100)
+    body = orjson.dumps({**MOON, "statusReason": "x" * 200})
+    announced = post_head(server, f"Content-Length: {len(body)}\r\n")
+    status, answer = await raw_exchange(server, [announced, body[:50], body[50:60]])
+    assert status == 413 and orjson.loads(answer)["status"] == "413"
+    chunked = post_head(server, "Transfer-Encoding: chunked\r\n")
+    pieces = [b"%x\r\n%s\r\n" % (len(piece), piece) for piece in (body[:60], body[60:120])]
+    status, answer = await raw_exchange(server, [chunked, *pieces])
+    assert status == 413 and orjson.loads(answer)["status"] == "413"
+    status, _ = await raw_exchange(server, [announced + body])
+    assert status == 413
+    small = orjson.dumps({"name": "n", "engagedParty": MOON["engagedParty"]})
+    assert len(small) <= 100
+    status, _ = await raw_exchange(server, [chunked, b"%x\r\n%s\r\n" % (len(small), small), b"0\r\n\r\n"])
+    assert status == 201
 
 
 async def test_merge_patch_and_result_validation(client: httpx.AsyncClient) -> None:
