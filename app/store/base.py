@@ -36,10 +36,6 @@ SQLITE_PRAGMAS = (
     "PRAGMA synchronous=NORMAL",
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=5000",
-    # A checkpoint copies every page the WAL holds into the database file, then syncs both: about a third of
-    # the SQLite writer's CPU under creates at SQLite's default (every 1,000 pages). Every 10,000 pages
-    # (about 40 MB of WAL), a page written by many commits in between is copied once, and syncs are rarer.
-    "PRAGMA wal_autocheckpoint=10000",
 )
 
 
