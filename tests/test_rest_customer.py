@@ -217,7 +217,7 @@ async def test_a_body_over_the_limit_is_refused_before_it_is_all_sent(make_serve
     server = make_server(max_body_bytes=100)
     body = orjson.dumps({**MOON, "statusReason": "x" * 200})
     announced = post_head(server, f"Content-Length: {len(body)}\r\n")
-    status, answer = await raw_exchange(server, [announced, body[:50], body[50:60]])
+    status, answer = await raw_exchange(server, [announced, body[:50]])
     assert status == 413 and orjson.loads(answer)["status"] == "413"
     chunked = post_head(server, "Transfer-Encoding: chunked\r\n")
     pieces = [b"%x\r\n%s\r\n" % (len(piece), piece) for piece in (body[:60], body[60:120])]
@@ -225,9 +225,22 @@ async def test_a_body_over_the_limit_is_refused_before_it_is_all_sent(make_serve
     assert status == 413 and orjson.loads(answer)["status"] == "413"
     status, _ = await raw_exchange(server, [announced + body])
     assert status == 413
-    small = orjson.dumps({"name": "n", "engagedParty": MOON["engagedParty"]})
-    assert len(small) <= 100
-    status, _ = await raw_exchange(server, [chunked, b"%x\r\n%s\r\n" % (len(small), small), b"0\r\n\r\n"])
+
+    def sized(size: int) -> bytes:
+        shortest = orjson.dumps({"name": "", "engagedParty": MOON["engagedParty"]})
+        return orjson.dumps({"name": "n" * (size - len(shortest)), "engagedParty": MOON["engagedParty"]})
+
+    at_limit, over = sized(100), sized(101)
+    assert (len(at_limit), len(over)) == (100, 101)
+    status, _ = await raw_exchange(server, [chunked, b"64\r\n%s\r\n" % at_limit, b"0\r\n\r\n"])
+    assert status == 201
+    status, _ = await raw_exchange(server, [chunked, b"65\r\n%s\r\n" % over, b"0\r\n\r\n"])
+    assert status == 413
+    status, _ = await raw_exchange(server, [post_head(server, "Content-Length: 100\r\n") + at_limit])
+    assert status == 201
+    status, _ = await raw_exchange(
+        server, [post_head(server, "Content-Length: 100\r\n"), at_limit[:50], at_limit[50:]]
+    )
     assert status == 201
 
 

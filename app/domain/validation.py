@@ -104,7 +104,6 @@ def _as_typed_dicts(schema: Any) -> Any:
         return schema
     if schema.get("type") != "model":
         return {key: _as_typed_dicts(value) for key, value in schema.items()}
-    config = schema["config"]
     fields = {}
     for name, field in schema["schema"]["fields"].items():
         inner = field["schema"]
@@ -116,14 +115,8 @@ def _as_typed_dicts(schema: Any) -> Any:
         if "validation_alias" in field:
             entry["validation_alias"] = field["validation_alias"]
         fields[name] = entry
-    return {
-        "type": "typed-dict",
-        "fields": fields,
-        "extra_behavior": config["extra_fields_behavior"],
-        "strict": config["strict"],
-        "config": config,
-        "ref": schema["ref"],
-    }
+    # The model's config (strict, extra members allowed) goes with it: the typed dict's rules are the same.
+    return {"type": "typed-dict", "fields": fields, "config": schema["config"], "ref": schema["ref"]}
 
 
 @cache
