@@ -45,6 +45,19 @@ async def test_create_stores_indexed_columns_and_one_event(service: CustomerServ
     events = await outbox(store)
     assert [e["eventType"] for e in events] == ["CustomerCreateEvent"]
     assert events[0]["event"]["customer"]["href"] == f"{BASE}/customer/{record.id}"
+    # One instant, stored as one text: the row's creation and update, and its event's (compared as stored).
+    same = await store.read(
+        lambda conn: conn.execute(
+            text(
+                "SELECT count(*) FROM customer JOIN event_outbox ON event_outbox.customer_id = customer.id"
+                " WHERE customer.updated_at = customer.created_at"
+                " AND event_outbox.created_at = customer.created_at AND customer.id = :id"
+            ),
+            {"id": record.id},
+        ).scalar_one()
+    )
+    assert same == 1
+    assert events[0]["eventTime"] == row.created_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 async def test_get_and_versions(service: CustomerService) -> None:
