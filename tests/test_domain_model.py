@@ -2,6 +2,7 @@
 GraphQL types, inputs, filters and order enum without another line written for it."""
 
 import re
+import time
 from typing import Annotated
 
 import pytest
@@ -23,6 +24,8 @@ from app.domain.model import (
     ServerOwned,
     Stamped,
     TmfModel,
+    instant_key,
+    parse_datetime,
 )
 from app.domain.resource import ResourceType
 from schema.derive import input_type, order_enum, output_type, where_type
@@ -145,3 +148,19 @@ def test_a_new_model_gets_its_graphql_types_inputs_filters_and_order() -> None:
     assert re.search(r"input GadgetWhere \{[^}]*boughtAt: DateTimeFilter\n", sdl)
     assert {"WEIGHT_GRAMS", "LABEL", "TYPE", "ID"} <= set(order.__members__)
     assert "GADGET_SERIAL" not in order.__members__, "attributes inside arrays cannot be sort keys"
+
+
+def test_instant_keys_are_utc_with_four_digits_of_year_whatever_the_local_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    try:
+        keys = [
+            instant_key(parse_datetime(text))
+            for text in ("2024-01-01T02:00:00+02:00", "0999-12-31T23:30:00.5-01:00")
+        ]  # type: ignore[arg-type]
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert keys == ["2024-01-01T00:00:00.000000Z", "1000-01-01T00:30:00.500000Z"]
