@@ -78,8 +78,8 @@ def resource_router(service: ResourceService) -> Router:
 
     @get("/{resource_id:str}", operation_id=f"retrieve{title}", summary=f"Retrieves a {title} by ID")
     async def retrieve_resource(request: Request[Any, Any, Any], resource_id: str) -> ASGIApp:
-        fields = [(k, v) for k, v in query_params(request) if k == "fields"]
-        query = parse(request, fields) if fields else None
+        params = query_params(request)
+        query = parse(request, [(k, v) for k, v in params if k == "fields"]) if params else None
         record = await service.get(resource_id)
         if header(request, "if-none-match") in (record.etag, "*"):
             return not_modified(record.etag)
