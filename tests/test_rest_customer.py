@@ -142,7 +142,11 @@ async def test_malformed_json_and_non_object_bodies(client: httpx.AsyncClient) -
     headers = {"content-type": "application/json"}
     assert_tmf_error(await client.post("/customer", content=b'{"name": ', headers=headers), 400, "JSON")
     assert_tmf_error(await client.post("/customer", content=b"[1, 2]", headers=headers), 400, "object")
-    assert_tmf_error(await client.post("/customer", content=b"", headers=headers), 400, "empty")
+    for blank in (b"", b" \r\n\t"):
+        refused = assert_tmf_error(await client.post("/customer", content=blank, headers=headers), 400)
+        assert refused["message"] == "The request body is empty; a JSON document is expected"
+    invalid = assert_tmf_error(await client.post("/customer", content=b"{,}", headers=headers), 400)
+    assert invalid["message"].startswith("The request body is not valid JSON: ")
 
 
 async def test_unknown_route_and_wrong_method(client: httpx.AsyncClient, server: LiveServer) -> None:
