@@ -161,15 +161,20 @@ async def test_body_over_limit_is_413(client: httpx.AsyncClient, server: LiveSer
     assert_tmf_error(await client.post("/customer", json=big), 413)
 
 
-async def raw_exchange(server: LiveServer, parts: list[bytes], *, pause: float = 0.2) -> tuple[int, bytes]:
-    """Send a request over a socket in parts, each in its own TCP segment after a pause (so the server
-    reads the body in several messages); the status and body of the answer, read until the end of it."""
+async def send_parts(writer: asyncio.StreamWriter, parts: list[bytes], pause: float = 0.2) -> None:
+    """Each part in its own TCP segment after a pause, so the server reads a body in several messages."""
+    for part in parts:
+        writer.write(part)
+        await writer.drain()
+        await asyncio.sleep(pause)
+
+
+async def raw_exchange(server: LiveServer, parts: list[bytes]) -> tuple[int, bytes]:
+    """Send a request over a socket in parts (`send_parts`); the status and body of the answer, read until
+    the end of it."""
     reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
     try:
-        for part in parts:
-            writer.write(part)
-            await writer.drain()
-            await asyncio.sleep(pause)
+        await send_parts(writer, parts)
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
         length = int(re.search(rb"(?i)content-length: (\d+)", head).group(1))  # type: ignore[union-attr]
         return int(head.split()[1]), await asyncio.wait_for(reader.readexactly(length), 10)
@@ -202,12 +207,7 @@ async def test_a_request_whose_client_leaves_before_the_end_of_its_body_writes_n
     """Complete JSON, but less than the Content-Length announced: the client went away mid-body."""
     body = orjson.dumps(MOON)
     _reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-    writer.write(post_head(server, f"Content-Length: {len(body) + 5}\r\n"))
-    await writer.drain()
-    await asyncio.sleep(0.2)
-    writer.write(body)
-    await writer.drain()
-    await asyncio.sleep(0.2)
+    await send_parts(writer, [post_head(server, f"Content-Length: {len(body) + 5}\r\n"), body])
     writer.close()
     await asyncio.sleep(0.5)
     assert (await client.get("/customer")).json() == []
