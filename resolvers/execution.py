@@ -23,13 +23,11 @@ from typing import Any
 
 from graphql import (
     GraphQLID,
-    GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLResolveInfoHelpers,
     GraphQLString,
-    GraphQLUnionType,
     is_leaf_type,
 )
 from graphql.execution.values import get_argument_values
@@ -273,9 +271,7 @@ class MemberExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return leaf
         if isinstance(type_, GraphQLObjectType):
             return self._object(type_, field_details_list, null)
-        if isinstance(type_, GraphQLInterfaceType) or isinstance(type_, GraphQLUnionType):
-            return self._abstract(type_, field_details_list, null)
-        return _refused(null)
+        return self._abstract(type_, field_details_list, null)  # the output types left: interfaces, unions
 
     def _object(self, type_: Any, field_details_list: Any, null: Any) -> Complete:
         collected = self.collect_subfields(type_, field_details_list)

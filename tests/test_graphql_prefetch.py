@@ -18,8 +18,11 @@ import weakref
 from typing import Any
 
 import pytest
+import strawberry
 from graphql import GraphQLResolveInfoHelpers
+from graphql.execution.executor import Executor
 from sqlalchemy import text
+from strawberry.extensions import SchemaExtension
 
 from app.store.base import Store
 from resolvers import execution
@@ -133,6 +136,21 @@ async def test_members_the_schema_cannot_answer_get_the_standard_errors(
     body = await gql(server, nested, {"id": odd["id"]}, errors=True)
     assert body["data"] == {"customer": {"name": "Odd", "engagedParty": {"id": "p", "name": None}}}
     assert [error["path"] for error in body["errors"]] == [["customer", "engagedParty", "name"]]
+    # A text where an integer is due is refused as well (a text is its own answer for text types only).
+    await _corrupt(store, odd["id"], "creditProfile", '[{"creditRiskRating": "high", "creditScore": 7}]')
+    scored = "query($id: ID!) { customer(id: $id) { name creditProfile { creditRiskRating creditScore } } }"
+    body = await gql(server, scored, {"id": odd["id"]}, errors=True)
+    profile = {"creditRiskRating": None, "creditScore": 7}
+    assert body["data"] == {"customer": {"name": "Odd", "creditProfile": [profile]}}
+    assert [error["path"] for error in body["errors"]] == [
+        ["customer", "creditProfile", 0, "creditRiskRating"]
+    ]
+    assert body["errors"][0]["message"].startswith("Int cannot represent non-integer value")
+    # A non-null object member that is missing: the customer is null, the error at the member's path.
+    await _corrupt(store, good["id"], "engagedParty", None)
+    body = await gql(server, nested, {"id": good["id"]}, errors=True)
+    assert body["data"] == {"customer": None}
+    assert [error["path"] for error in body["errors"]] == [["customer", "engagedParty"]]
 
 
 SENT_AGAIN = """query($first: Int!) { customers(first: $first) { nodes { id name accounts { id name } } } }"""
@@ -291,3 +309,187 @@ async def test_stored_members_of_the_wrong_shape_read_as_absent(server: LiveServ
         "relatedParty": None,
         "validFor": None,
     }
+
+
+EVERY_KIND = """query($id: ID!) { customer(id: $id) {
+  __typename id name status statusReason validFor { startDateTime endDateTime }
+  contactMedium { mediumType preferred characteristic { emailAddress city } validFor { startDateTime } }
+  creditProfile { creditProfileDate creditRiskRating creditScore }
+  characteristic { name valueType value }
+  engagedParty { id name }
+  accounts { __typename name ... on BillingAccount { accountBalance { amount { value unit } } } }
+} }"""
+
+
+async def test_every_member_below_a_resolver_is_completed_by_the_plans(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Leaves of every kind (text, id, boolean, integer, float, date-time, JSON), nulls of nullable members,
+    lists and nested objects are all answered by the plans: graphql-core's own field execution runs only
+    for the fields with resolvers (`customer`, `accounts`), and the answer is the stored customer's."""
+    body = {
+        "name": "Kinds",
+        "engagedParty": {"id": "p", "name": "Party", "@referredType": "Individual"},
+        "validFor": {"startDateTime": "2024-01-01T00:00:00Z"},
+        "contactMedium": [
+            {"mediumType": "email", "preferred": True, "characteristic": {"emailAddress": "k@x.org"}},
+            {
+                "mediumType": "phone",
+                "preferred": False,
+                "characteristic": {"phoneNumber": "+100"},
+                "validFor": {"startDateTime": "2024-02-01T00:00:00Z"},
+            },
+        ],
+        "creditProfile": [
+            {
+                "creditProfileDate": "2024-03-01T00:00:00Z",
+                "creditRiskRating": 3,
+                "validFor": {"startDateTime": "2024-03-01T00:00:00Z"},
+            }
+        ],
+        "characteristic": [
+            {"name": "count", "valueType": "number", "value": 7},
+            {"name": "flag", "value": False},
+            {"name": "shape", "valueType": "object", "value": {"a": [1, None]}},
+        ],
+    }
+    created = await rest(server, "POST", "/customer", json=body)
+    await rest(
+        server, "POST", "/billingAccount", json=billing("Bill K", created["id"], accountBalance=balance(12.5))
+    )
+    standard: list[tuple[str, list[str]]] = []
+    executes = Executor.execute_fields
+
+    def spied(self: Executor, parent_type: Any, source: Any, path: Any, fields: Any, *rest: Any) -> Any:
+        standard.append((parent_type.name, list(fields)))
+        return executes(self, parent_type, source, path, fields, *rest)
+
+    monkeypatch.setattr(Executor, "execute_fields", spied)
+    answer = (await gql(server, EVERY_KIND, {"id": created["id"]}))["customer"]
+    assert standard == [("Query", ["customer"]), ("Customer", ["accounts"])]
+    assert answer == {
+        "__typename": "Customer",
+        "id": created["id"],
+        "name": "Kinds",
+        "status": created.get("status"),
+        "statusReason": None,
+        "validFor": {"startDateTime": "2024-01-01T00:00:00Z", "endDateTime": None},
+        "contactMedium": [
+            {
+                "mediumType": "email",
+                "preferred": True,
+                "characteristic": {"emailAddress": "k@x.org", "city": None},
+                "validFor": None,
+            },
+            {
+                "mediumType": "phone",
+                "preferred": False,
+                "characteristic": {"emailAddress": None, "city": None},
+                "validFor": {"startDateTime": "2024-02-01T00:00:00Z"},
+            },
+        ],
+        "creditProfile": [
+            {"creditProfileDate": "2024-03-01T00:00:00Z", "creditRiskRating": 3, "creditScore": None}
+        ],
+        "characteristic": [
+            {"name": "count", "valueType": "number", "value": 7},
+            {"name": "flag", "valueType": None, "value": False},
+            {"name": "shape", "valueType": "object", "value": {"a": [1, None]}},
+        ],
+        "engagedParty": {"id": "p", "name": "Party"},
+        "accounts": [
+            {
+                "__typename": "BillingAccount",
+                "name": "Bill K",
+                "accountBalance": [{"amount": {"value": 12.5, "unit": "EUR"}}],
+            }
+        ],
+    }
+
+
+def _plans_shared() -> dict[str, bool]:
+    """Of each plan kept, by the name of its selection's type: whether later requests may reuse it."""
+    return {owners[1].name: fields is not None for owners, fields in execution._PLANS.values()}
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "shared"),
+    [
+        # No variable anywhere (fragments included): every selection's plan is kept for the next requests.
+        (
+            "query { customers(first: 2) { nodes { id ...named } } } fragment named on Customer { name }",
+            {},
+            {"Query": True, "CustomerConnection": True, "Customer": True},
+        ),
+        # A variable in the root field's arguments: only the root selection reads it.
+        (
+            "query($n: Int) { customers(first: $n) { nodes { id name } } }",
+            {"n": 2},
+            {"Query": False, "CustomerConnection": True, "Customer": True},
+        ),
+        # A variable in an argument deep down: each selection above it reads it.
+        (
+            "query($n: Int) { customers(first: 2) { nodes { id accounts(first: $n) { id } } } }",
+            {"n": 1},
+            {"Query": False, "CustomerConnection": False, "Customer": False},
+        ),
+        # In a directive.
+        (
+            "query($b: Boolean!) { customers(first: 2) { nodes { id name @include(if: $b) } } }",
+            {"b": True},
+            {"Query": False, "CustomerConnection": False, "Customer": False},
+        ),
+        # Through a fragment, and through a fragment spread by a fragment (spread twice).
+        (
+            "query($n: Int) { customers(first: 2) { nodes { id ...outer ...outer } } }"
+            " fragment outer on Customer { name ...inner }"
+            " fragment inner on Customer { accounts(first: $n) { id } }",
+            {"n": 1},
+            {"Query": False, "CustomerConnection": False, "Customer": False},
+        ),
+    ],
+)
+async def test_a_plan_is_kept_for_other_requests_only_when_its_selection_reads_no_variable(
+    server: LiveServer, query: str, variables: dict[str, Any], shared: dict[str, bool]
+) -> None:
+    await customer(server, "Planned")
+    execution._PLANS.clear()
+    await gql(server, query, variables)
+    assert _plans_shared() == shared
+
+
+@strawberry.type
+class Inner:
+    z: int
+
+
+@strawberry.type
+class Root:
+    x: str
+    y: Inner
+
+
+def test_an_extension_wrapping_every_resolver_sees_every_field() -> None:
+    """With an extension that wraps resolvers (graphql-core middleware), no field takes the short path:
+    the extension sees each one, members included, and the answer is the standard one."""
+    seen: list[str] = []
+
+    class Seen(SchemaExtension):
+        def resolve(self, _next: Any, root: Any, info: Any, *args: Any, **kwargs: Any) -> Any:
+            seen.append(info.field_name)
+            return _next(root, info, *args, **kwargs)
+
+    schema = strawberry.Schema(
+        query=Root, extensions=[Seen], execution_context_class=execution.MemberExecutionContext
+    )
+    for type_name, field_name in (("Root", "x"), ("Root", "y"), ("Inner", "z")):
+
+        def member(source: Any, _info: Any, name: str = field_name) -> Any:
+            return getattr(source, name)
+
+        member.member = True  # type: ignore[attr-defined]  # as schema.derive marks stored members
+        schema._schema.type_map[type_name].fields[field_name].resolve = member  # type: ignore[union-attr]
+    result = schema.execute_sync("{ x y { z } }", root_value=Root(x="a", y=Inner(z=1)))
+    assert result.errors is None
+    assert result.data == {"x": "a", "y": {"z": 1}}
+    assert seen == ["x", "y", "z"]
