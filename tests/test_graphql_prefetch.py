@@ -407,6 +407,27 @@ async def test_every_member_below_a_resolver_is_completed_by_the_plans(
     }
 
 
+async def test_a_selection_is_planned_once_per_request_whatever_the_number_of_objects(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Plans once, runs per object: the customers of a page and the contact media of each share their
+    selection's plan, made for the first of them."""
+    for index in range(3):
+        await customer(server, f"Planned {index}")
+    planned: list[str] = []
+    shared_fields = execution.MemberExecutionContext._shared_fields
+
+    def spied(self: execution.MemberExecutionContext, parent_type: Any, *args: Any) -> Any:
+        planned.append(parent_type.name)
+        return shared_fields(self, parent_type, *args)
+
+    monkeypatch.setattr(execution.MemberExecutionContext, "_shared_fields", spied)
+    query = "{ customers(first: 3) { nodes { name engagedParty { id } contactMedium { mediumType } } } }"
+    nodes = (await gql(server, query))["customers"]["nodes"]
+    assert [node["name"] for node in nodes] == ["Planned 0", "Planned 1", "Planned 2"]
+    assert sorted(planned) == ["Customer", "CustomerConnection", "Query"]
+
+
 def _plans_shared() -> dict[str, bool]:
     """Of each plan kept, by the name of its selection's type: whether later requests may reuse it."""
     return {owners[1].name: fields is not None for owners, fields in execution._PLANS.values()}
