@@ -514,3 +514,45 @@ def test_an_extension_wrapping_every_resolver_sees_every_field() -> None:
     assert result.errors is None
     assert result.data == {"x": "a", "y": {"z": 1}}
     assert seen == ["x", "y", "z"]
+
+
+async def test_a_selection_reading_a_variable_is_planned_afresh_each_time_the_same_way(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sent again, a selection that reads a variable gets a new plan, as good as the first: the same
+    fields go graphql-core's own way (those with resolvers), the members still by the plan."""
+    person = await customer(server, "Again")
+    await rest(server, "POST", "/billingAccount", json=billing("Bill A", person["id"]))
+    standard: list[tuple[str, list[str]]] = []
+    executes = Executor.execute_fields
+
+    def spied(self: Executor, parent_type: Any, source: Any, path: Any, fields: Any, *rest: Any) -> Any:
+        standard.append((parent_type.name, list(fields)))
+        return executes(self, parent_type, source, path, fields, *rest)
+
+    monkeypatch.setattr(Executor, "execute_fields", spied)
+    query = "query($n: Int) { customers(first: 5) { nodes { name accounts(first: $n) { name } } } }"
+    execution._PLANS.clear()
+    runs = []
+    for _ in range(2):
+        standard.clear()
+        nodes = (await gql(server, query, {"n": 1}))["customers"]["nodes"]
+        assert nodes == [{"name": "Again", "accounts": [{"name": "Bill A"}]}]
+        runs.append(list(standard))
+    assert runs[0] == runs[1]
+    assert all(name in ("Query", "CustomerConnection") for name, _ in runs[0]), runs[0]
+
+
+async def test_the_plans_kept_across_requests_are_bounded(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At most MAX_PLANS plans are kept: the one that would not fit drops them all first."""
+    await customer(server, "Bounded")
+    monkeypatch.setattr(execution, "MAX_PLANS", 3)
+    execution._PLANS.clear()
+    sizes = []
+    for member in ("name", "status", "href", "id", "etag"):
+        await gql(server, f"{{ customers(first: 1) {{ nodes {{ {member} }} }} }}")
+        sizes.append(len(execution._PLANS))
+    # Each query plans three selections (the root, the page, a customer): the second drops the first's.
+    assert sizes == [3, 3, 3, 3, 3]
