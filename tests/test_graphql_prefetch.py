@@ -556,3 +556,25 @@ async def test_the_plans_kept_across_requests_are_bounded(
         sizes.append(len(execution._PLANS))
     # Each query plans three selections (the root, the page, a customer): the second drops the first's.
     assert sizes == [3, 3, 3, 3, 3]
+
+
+@strawberry.type
+class Tracking:
+    @strawberry.field
+    async def tracked(self, info: strawberry.Info) -> str:
+        async def work() -> None:
+            info.context["settled"].append("work")
+
+        info._raw_info.async_helpers.track([work()])
+        return "ok"
+
+
+async def test_a_resolver_hands_async_work_to_its_execution() -> None:
+    """`info.async_helpers.track` reaches the running execution (held weakly), which settles the work."""
+    schema = strawberry.Schema(query=Tracking, execution_context_class=execution.MemberExecutionContext)
+    context: dict[str, list[str]] = {"settled": []}
+    result = await schema.execute("{ tracked }", root_value=Tracking(), context_value=context)
+    assert result.errors is None and result.data == {"tracked": "ok"}
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert context["settled"] == ["work"]
