@@ -311,6 +311,19 @@ async def test_stored_members_of_the_wrong_shape_read_as_absent(server: LiveServ
     }
 
 
+def _standard_fields(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[str]]]:
+    """From now on, the fields graphql-core executes its own way (not by a plan), by their type's name."""
+    standard: list[tuple[str, list[str]]] = []
+    executes = Executor.execute_fields
+
+    def spied(self: Executor, parent_type: Any, source: Any, path: Any, fields: Any, *rest: Any) -> Any:
+        standard.append((parent_type.name, list(fields)))
+        return executes(self, parent_type, source, path, fields, *rest)
+
+    monkeypatch.setattr(Executor, "execute_fields", spied)
+    return standard
+
+
 EVERY_KIND = """query($id: ID!) { customer(id: $id) {
   __typename id name status statusReason validFor { startDateTime endDateTime }
   contactMedium { mediumType preferred characteristic { emailAddress city } validFor { startDateTime } }
@@ -357,14 +370,7 @@ async def test_every_member_below_a_resolver_is_completed_by_the_plans(
     await rest(
         server, "POST", "/billingAccount", json=billing("Bill K", created["id"], accountBalance=balance(12.5))
     )
-    standard: list[tuple[str, list[str]]] = []
-    executes = Executor.execute_fields
-
-    def spied(self: Executor, parent_type: Any, source: Any, path: Any, fields: Any, *rest: Any) -> Any:
-        standard.append((parent_type.name, list(fields)))
-        return executes(self, parent_type, source, path, fields, *rest)
-
-    monkeypatch.setattr(Executor, "execute_fields", spied)
+    standard = _standard_fields(monkeypatch)
     answer = (await gql(server, EVERY_KIND, {"id": created["id"]}))["customer"]
     assert standard == [("Query", ["customer"]), ("Customer", ["accounts"])]
     assert answer == {
@@ -523,14 +529,7 @@ async def test_a_selection_reading_a_variable_is_planned_afresh_each_time_the_sa
     fields go graphql-core's own way (those with resolvers), the members still by the plan."""
     person = await customer(server, "Again")
     await rest(server, "POST", "/billingAccount", json=billing("Bill A", person["id"]))
-    standard: list[tuple[str, list[str]]] = []
-    executes = Executor.execute_fields
-
-    def spied(self: Executor, parent_type: Any, source: Any, path: Any, fields: Any, *rest: Any) -> Any:
-        standard.append((parent_type.name, list(fields)))
-        return executes(self, parent_type, source, path, fields, *rest)
-
-    monkeypatch.setattr(Executor, "execute_fields", spied)
+    standard = _standard_fields(monkeypatch)
     query = "query($n: Int) { customers(first: 5) { nodes { name accounts(first: $n) { name } } } }"
     execution._PLANS.clear()
     runs = []
