@@ -265,6 +265,19 @@ async def test_the_resolve_info_helpers_reach_the_context_while_it_lives() -> No
     helpers.track([5])  # the context is gone: nothing to hand them to, and no error
 
 
+def _types_reaching(monkeypatch: pytest.MonkeyPatch, method: str) -> list[str]:
+    """From now on, the name of the type each call of the execution context's `method` is for."""
+    types: list[str] = []
+    original = getattr(execution.MemberExecutionContext, method)
+
+    def spied(self: execution.MemberExecutionContext, parent_type: Any, *args: Any) -> Any:
+        types.append(parent_type.name)
+        return original(self, parent_type, *args)
+
+    monkeypatch.setattr(execution.MemberExecutionContext, method, spied)
+    return types
+
+
 async def test_accounts_fetched_with_a_page_are_completed_by_the_plans(
     server: LiveServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -273,14 +286,7 @@ async def test_accounts_fetched_with_a_page_are_completed_by_the_plans(
     is the standard one (each value its own type's fields, `__typename` included)."""
     person = await customer(server, "Planned")
     await rest(server, "POST", "/billingAccount", json=billing("Bill P", person["id"]))
-    standard: list[str] = []
-    executes = execution.MemberExecutionContext.execute_fields
-
-    def spied(self: execution.MemberExecutionContext, parent_type: Any, *args: Any) -> Any:
-        standard.append(parent_type.name)
-        return executes(self, parent_type, *args)
-
-    monkeypatch.setattr(execution.MemberExecutionContext, "execute_fields", spied)
+    standard = _types_reaching(monkeypatch, "execute_fields")
     query = (
         "{ customers(first: 5) { nodes { name accounts { __typename name ... on BillingAccount { id } } } } }"
     )
@@ -420,14 +426,7 @@ async def test_a_selection_is_planned_once_per_request_whatever_the_number_of_ob
     selection's plan, made for the first of them."""
     for index in range(3):
         await customer(server, f"Planned {index}")
-    planned: list[str] = []
-    shared_fields = execution.MemberExecutionContext._shared_fields
-
-    def spied(self: execution.MemberExecutionContext, parent_type: Any, *args: Any) -> Any:
-        planned.append(parent_type.name)
-        return shared_fields(self, parent_type, *args)
-
-    monkeypatch.setattr(execution.MemberExecutionContext, "_shared_fields", spied)
+    planned = _types_reaching(monkeypatch, "_shared_fields")
     query = "{ customers(first: 3) { nodes { name engagedParty { id } contactMedium { mediumType } } } }"
     nodes = (await gql(server, query))["customers"]["nodes"]
     assert [node["name"] for node in nodes] == ["Planned 0", "Planned 1", "Planned 2"]
