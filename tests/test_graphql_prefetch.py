@@ -431,6 +431,20 @@ async def test_a_selection_is_planned_once_per_request_whatever_the_number_of_ob
     nodes = (await gql(server, query))["customers"]["nodes"]
     assert [node["name"] for node in nodes] == ["Planned 0", "Planned 1", "Planned 2"]
     assert sorted(planned) == ["Customer", "CustomerConnection", "Query"]
+    # Objects of two types in turn (a customer's accounts in creation order): each type's plan is kept
+    # while the other's is used, not made again.
+    owner = await customer(server, "Owner")
+    for path in ("/billingAccount", "/partyAccount", "/billingAccount"):
+        await rest(server, "POST", path, json=billing(path, owner["id"]))
+    planned.clear()
+    query = "query($id: ID!) { customer(id: $id) { accounts { __typename name } } }"
+    answer = (await gql(server, query, {"id": owner["id"]}))["customer"]["accounts"]
+    assert [account["__typename"] for account in answer] == [
+        "BillingAccount",
+        "PartyAccount",
+        "BillingAccount",
+    ]
+    assert sorted(planned) == ["BillingAccount", "Customer", "PartyAccount", "Query"]
 
 
 def _plans_shared() -> dict[str, bool]:
