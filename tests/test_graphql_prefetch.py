@@ -533,6 +533,10 @@ def test_an_extension_wrapping_every_resolver_sees_every_field() -> None:
     assert result.errors is None
     assert result.data == {"x": "a", "y": {"z": 1}}
     assert seen == ["x", "y", "z"]
+    # An error deeper down is reported at its full path.
+    result = schema.execute_sync("{ y { z } }", root_value=Root(x="a", y=Inner(z=None)))  # type: ignore[arg-type]
+    assert result.data is None
+    assert [error.path for error in result.errors or ()] == [["y", "z"]]
 
 
 async def test_a_selection_reading_a_variable_is_planned_afresh_each_time_the_same_way(
