@@ -82,12 +82,12 @@ class AccountLinks:
         doc = "doc::text" if dialect == "postgresql" else "doc"
         accounts, customers = ACCOUNT_TABLE.name, CUSTOMER.id.table.name
         self._accounts_sql = (
-            f"SELECT link.customer_id, a.kind, a.id, a.version, a.{doc}, a.seq"
+            f"SELECT link.customer_id, a.kind, a.id, a.version, a.{doc}"
             f" FROM ({_link_sql(True, dialect)}) AS link JOIN {accounts} AS a ON a.id = link.account_id"
             f" WHERE a.kind {_id_list(dialect)} ORDER BY link.customer_id, a.seq"
         )
         self._customers_sql = (
-            f"SELECT link.account_id, c.id, c.version, c.{doc}, c.seq"
+            f"SELECT link.account_id, c.id, c.version, c.{doc}"
             f" FROM ({_link_sql(False, dialect)}) AS link JOIN {customers} AS c ON c.id = link.customer_id"
             " ORDER BY link.account_id, c.seq"
         )
@@ -115,9 +115,7 @@ class AccountLinks:
                 where_clause(filter, dialect, resource=self.account_filter_type, table=ACCOUNT_TABLE),
             )
         statement = (
-            select(
-                link.c.customer_id, ACCOUNT.kind, ACCOUNT.id, ACCOUNT.version, self._account_doc, ACCOUNT.seq
-            )
+            select(link.c.customer_id, ACCOUNT.kind, ACCOUNT.id, ACCOUNT.version, self._account_doc)
             .join(ACCOUNT_TABLE, ACCOUNT.id == link.c.account_id)
             .where(condition)
             .order_by(link.c.customer_id, ACCOUNT.seq)
@@ -142,7 +140,7 @@ class AccountLinks:
             return _grouped(account_ids, rows, first, lambda row: CustomerRecord(*row[1:]))
         link = _links(False, account_ids)
         statement = (
-            select(link.c.account_id, CUSTOMER.id, CUSTOMER.version, self._customer_doc, CUSTOMER.seq)
+            select(link.c.account_id, CUSTOMER.id, CUSTOMER.version, self._customer_doc)
             .join(CUSTOMER.id.table, CUSTOMER.id == link.c.customer_id)
             .order_by(link.c.account_id, CUSTOMER.seq)
         )

@@ -63,7 +63,6 @@ class ResourceRecord:
     id: str
     version: int
     doc_json: str
-    seq: int = 0
 
     @cached_property
     def document(self) -> dict[str, Any]:
@@ -91,12 +90,12 @@ class ResourcePage:
 
 
 def _record(row: Any) -> ResourceRecord:
-    """A record of a (kind, id, version, doc text, seq) row."""
-    return ResourceRecord(row[0], row[1], row[2], row[3], row[4])
+    """A record of a (kind, id, version, doc text) row."""
+    return ResourceRecord(row[0], row[1], row[2], row[3])
 
 
 def record_columns(dialect: str) -> tuple[Any, ...]:
-    return (ACCOUNT.kind, ACCOUNT.id, ACCOUNT.version, doc_text(dialect), ACCOUNT.seq)
+    return (ACCOUNT.kind, ACCOUNT.id, ACCOUNT.version, doc_text(dialect))
 
 
 async def list_kinds(

@@ -291,7 +291,6 @@ class CustomerRecord:
     id: str
     version: int
     doc_json: str
-    seq: int = 0
 
     @cached_property
     def document(self) -> dict[str, Any]:
@@ -406,13 +405,13 @@ class CustomerService:
         condition = where_clause(query.filter, dialect) if query.filter is not None else None
 
         def run(conn: Connection) -> CustomerPage:
-            statement = select(CUSTOMER.seq, CUSTOMER.id, CUSTOMER.version, self._doc_text)
+            statement = select(CUSTOMER.id, CUSTOMER.version, self._doc_text)
             if condition is not None:
                 statement = statement.where(condition)
             statement = (
                 statement.order_by(*order_by(query.sort, dialect)).offset(query.offset).limit(query.limit)
             )
-            records = [CustomerRecord(row[1], row[2], row[3], row[0]) for row in conn.execute(statement)]
+            records = [CustomerRecord(row[0], row[1], row[2]) for row in conn.execute(statement)]
             if len(records) < query.limit and (records or query.offset == 0):
                 total = query.offset + len(records)
             else:
@@ -432,9 +431,9 @@ class CustomerService:
             known = self._counts.get(key)
             params = (known[0] if known is not None else "", *plain.counted_params)
             rows = await self.store.fetch_all(plain.counted_sql, params)
-            records = [CustomerRecord(row[1], row[2], row[3], row[0]) for row in rows]
+            records = [CustomerRecord(row[0], row[1], row[2]) for row in rows]
             if rows:
-                counted, snapshot = rows[0][4], rows[0][5]
+                counted, snapshot = rows[0][3], rows[0][4]
                 if counted is None and known is not None:  # counted in this very snapshot before
                     total = known[1]
                 else:
@@ -454,7 +453,7 @@ class CustomerService:
             records = []
         else:
             rows = await self.store.fetch_all(plain.rows_sql, plain.rows_params)
-            records = [CustomerRecord(row[1], row[2], row[3], row[0]) for row in rows]
+            records = [CustomerRecord(row[0], row[1], row[2]) for row in rows]
             found = len(records)
         if found < query.limit and (found or query.offset == 0):
             total = query.offset + found

@@ -66,7 +66,7 @@ def plain_query(query: CustomerQuery, dialect: str) -> PlainQuery | None:
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     order = ", ".join([*(_order_term(key) for key in query.sort), "seq"])
     page = f" FROM customer{where} ORDER BY {order} LIMIT ? OFFSET ?"
-    rows_sql = f"SELECT seq, id, version, {_DOC[dialect]}{page}"
+    rows_sql = f"SELECT id, version, {_DOC[dialect]}{page}"
     count_sql = f"SELECT count(*) FROM customer{where}"
     page_params = (*params, query.limit, query.offset)
     counted_sql = wire_sql = None
