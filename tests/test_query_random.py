@@ -205,7 +205,7 @@ def random_query(rng: random.Random) -> CustomerQuery:
         filter=random_filter(rng) if maybe(rng, 0.9) else None,
         fields=None,
         sort=sort,
-        offset=rng.choice([0, 0, 0, 3, 10, 50]),
+        offset=rng.choice([0, 0, 0, 1, 3, 10, 50]),
         limit=rng.choice([1, 5, 20, 100]),
     )
 
