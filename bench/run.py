@@ -630,6 +630,12 @@ class Bench:
             )
 
         print(f"  mixed load: {total:,} requests at {self.args.mixed_connections} connections", flush=True)
+        if seeder.autovacuum() is False:
+            section.notes.append(
+                "this PostgreSQL server runs with autovacuum off: nothing vacuums the tables during the load "
+                "(the dead rows of patches and fanned-out events, the visibility map of index-only counts), "
+                "so a long run (--full) measures their growth too"
+            )
         try:
             with self.app(seeder) as base:
                 measure(base)

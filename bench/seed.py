@@ -70,6 +70,10 @@ def _count(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(CUSTOMER_TABLE)).scalar_one())
 
 
+def _autovacuum(conn: Connection) -> bool:
+    return conn.execute(text("SHOW autovacuum")).scalar_one() == "on"
+
+
 def _truncate(conn: Connection) -> list[str]:
     """Empty every table of the service (customers, outbox, subscriptions, deliveries): no subscriber
     left from earlier use gets the benchmark's events."""
@@ -123,6 +127,12 @@ class Seeder:
 
     def count(self) -> int:
         return int(self._run(_count))
+
+    def autovacuum(self) -> bool | None:
+        """PostgreSQL: whether the server vacuums tables on its own (`SHOW autovacuum`); None on SQLite."""
+        if self.is_sqlite:
+            return None
+        return bool(self._run(_autovacuum))
 
     def truncate(self) -> list[str]:
         """PostgreSQL only: empty the service's tables (SQLite gets a fresh file instead)."""
