@@ -697,17 +697,20 @@ class Bench:
             ) -> None:
                 # The three reads, then the three again, each row the mean of its two runs: one stall of the
                 # machine or the database (a p99 of 128 ms against 11 ms, once) does not decide a row alone.
+                runs = [
+                    partial(
+                        self.checked,
+                        partial(check, base),
+                        base,
+                        GET_SCRIPT,
+                        paths,
+                        connections=self.args.size_connections,
+                        secs=self.args.size_duration,
+                    )
+                    for check, paths in scenarios
+                ]
                 for turn in (attempt, attempt_again):
-                    for name, row, (check, paths) in zip(names, rows, scenarios, strict=True):
-                        run = partial(
-                            self.checked,
-                            partial(check, base),
-                            base,
-                            GET_SCRIPT,
-                            paths,
-                            connections=self.args.size_connections,
-                            secs=self.args.size_duration,
-                        )
+                    for name, row, run in zip(names, rows, runs, strict=True):
                         turn(row, run)
                         if row.result is not None:
                             print(

@@ -132,7 +132,7 @@ class Seeder:
         """PostgreSQL: whether the server vacuums tables on its own (`SHOW autovacuum`); None on SQLite."""
         if self.is_sqlite:
             return None
-        return bool(self._run(_autovacuum))
+        return self._run(_autovacuum)
 
     def truncate(self) -> list[str]:
         """PostgreSQL only: empty the service's tables (SQLite gets a fresh file instead)."""
