@@ -100,10 +100,14 @@ def print_section(section: Section) -> None:
         if isinstance(row, Ratio):
             res = row.result
             rps, p50, p99 = (res.rps, res.p50_ms, res.p99_ms) if res else (None, None, None)
-            target = "-" if row.target is None else ">= " + format(row.target, ".2f")
+            # Three places when two would print the ratio and its target alike (a target measured beside it).
+            places = 2
+            if row.target is not None and row.ratio is not None:
+                places = 3 if format(row.ratio, ".2f") == format(row.target, ".2f") else 2
+            target = "-" if row.target is None else ">= " + format(row.target, f".{places}f")
             print(
                 f"{row.name:<52} {_num(rps):>8} {_num(p50, 2):>7} {_num(p99, 2):>7} "
-                f"{_num(row.ceiling_rps):>9} {_num(row.ratio, 2):>6} "
+                f"{_num(row.ceiling_rps):>9} {_num(row.ratio, places):>6} "
                 f"{target:>8}  {row.verdict}"
             )
             print(f"    baseline: {row.ceiling_name}")
