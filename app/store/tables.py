@@ -39,13 +39,17 @@ class Customer(SQLModel, table=True):
     id: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
     name: str | None = Field(default=None, sa_column=Column(Text, index=True))
     status: str | None = Field(default=None, sa_column=Column(Text, index=True))
-    engaged_party_id: str = Field(sa_column=Column(Text, nullable=False, index=True))
+    engaged_party_id: str = Field(sa_column=Column(Text, nullable=False))
     valid_for_start: str | None = Field(default=None, sa_column=Column(String(32), index=True))
     valid_for_end: str | None = Field(default=None, sa_column=Column(String(32), index=True))
     doc: dict[str, Any] = Field(sa_column=Column(JsonDocument, nullable=False))
     version: int = Field(default=1, nullable=False)
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+    # A party's customers in `seq` order, the default order of a page: its first 20 are read from the index,
+    # however many customers the party has (migration 0009).
+    __table_args__ = (Index("ix_customer_engaged_party_id", "engaged_party_id", "seq"),)
 
 
 class Account(SQLModel, table=True):
