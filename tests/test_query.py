@@ -659,7 +659,7 @@ async def test_indexed_attributes_use_their_index(store: Store) -> None:
 async def test_a_party_page_reads_its_first_rows_from_the_index(store: Store) -> None:
     """The default page of a party's customers (in `seq` order) comes from the index on the party and
     `seq` (migration 0009), not from sorting all the party's customers nor from walking the table."""
-    parties = [{**PARTY, "id": f"p{n}"} for n in range(50)]  # 2% of the customers each, as in the bench
+    parties = [{**PARTY, "id": f"p{n}"} for n in range(50)]  # 40 customers each
     docs = {f"c{n}": customer(f"n{n}", engagedParty=parties[n % 50]) for n in range(2000)}
     await insert_customers(store, docs)
 
