@@ -416,7 +416,7 @@ class Bench:
         if neighbours and litestar_runs:
             customer_rps = sum(run.rps for run in neighbours) / len(neighbours)
             # Unrounded, as the account GET's own ratio is (printed to 3 places when 2 look alike).
-            account_get.target = customer_rps / (sum(r.rps for r in litestar_runs) / len(litestar_runs))
+            account_get.target = customer_rps / account_get.ceiling_rps
             account_get.notes.append(
                 f"target: GET /customer/{{id}} measured before, between and after ({customer_rps:,.0f} req/s)"
                 " against bare Litestar"

@@ -628,16 +628,23 @@ def _compile_explain(element: Explain, compiler: Any, **kw: Any) -> str:
     return prefix + compiler.process(element.statement, **kw)
 
 
+def page_plan(conn: Connection, dialect: str, query: CustomerQuery, *disabled: str) -> str:
+    """The plan of a page's statement for `query`; on PostgreSQL with the plan kinds `disabled` (`seqscan`,
+    `sort`, ...) turned off for the transaction."""
+    statement = select(TABLE.c.id).order_by(*order_by(query.sort, dialect)).limit(query.limit)
+    if query.filter is not None:
+        statement = statement.where(where_clause(query.filter, dialect))
+    if dialect == "postgresql":
+        for kind in disabled:
+            conn.execute(text(f"SET LOCAL enable_{kind} = off"))
+    return "\n".join(str(row[-1]) for row in conn.execute(Explain(statement)))
+
+
 async def test_indexed_attributes_use_their_index(store: Store) -> None:
     await insert_customers(store, {f"c{n}": customer(f"n{n}", status=f"s{n % 7}") for n in range(200)})
 
     def plan(conn: Connection, query: CustomerQuery) -> str:
-        statement = select(TABLE.c.id).order_by(*order_by(query.sort, store.dialect)).limit(query.limit)
-        if query.filter is not None:
-            statement = statement.where(where_clause(query.filter, store.dialect))
-        if store.dialect == "postgresql":
-            conn.execute(text("SET LOCAL enable_seqscan = off"))
-        return "\n".join(str(row[-1]) for row in conn.execute(Explain(statement)))
+        return page_plan(conn, store.dialect, query, "seqscan")
 
     cases = [
         (rest(("engagedParty.id", "p1")), "ix_customer_engaged_party_id"),
@@ -663,20 +670,8 @@ async def test_a_party_page_reads_its_first_rows_from_the_index(store: Store) ->
     docs = {f"c{n}": customer(f"n{n}", engagedParty=parties[n % 50]) for n in range(2000)}
     await insert_customers(store, docs)
 
-    def plan(conn: Connection) -> str:
-        query = rest(("engagedParty.id", "p1"), limit=20)
-        statement = (
-            select(TABLE.c.id)
-            .where(where_clause(query.filter, store.dialect))
-            .order_by(*order_by(query.sort, store.dialect))
-            .limit(query.limit)
-        )
-        if store.dialect == "postgresql":
-            # Only ordered scans: at 40 rows a party, sorting them is cheaper, as it is not at 10,000.
-            conn.execute(text("SET LOCAL enable_sort = off"))
-            conn.execute(text("SET LOCAL enable_bitmapscan = off"))
-        return "\n".join(str(row[-1]) for row in conn.execute(Explain(statement)))
-
-    text_plan = await store.read(plan)
+    # Only ordered scans on PostgreSQL: at 40 rows a party, sorting them is cheaper, as it is not at 10,000.
+    query = rest(("engagedParty.id", "p1"), limit=20)
+    text_plan = await store.read(lambda conn: page_plan(conn, store.dialect, query, "sort", "bitmapscan"))
     assert "ix_customer_engaged_party_id" in text_plan, text_plan
     assert "Sort" not in text_plan and "TEMP B-TREE" not in text_plan, text_plan
