@@ -42,6 +42,7 @@ DELIVERY = DELIVERY_TABLE.c
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 FANOUT_LOCK = 629_000_001  # pg_try_advisory_xact_lock key: one fan-out at a time across replicas
 FANOUT_BATCH = 500
+SKIP_BATCH = 10_000  # events marked by one `skip_fan_out_sql` on PostgreSQL
 NOTHING = SubscriptionFilter(frozenset(), None)
 
 
@@ -245,9 +246,21 @@ def skip_fan_out_sql(dialect: str) -> str:
     """Marks the events up to `?` fanned out, deliveries or not: for `Store.execute`, when no subscription
     exists. None ever wants these events: a subscription gets only the events after the last one stored
     when it was made (`after_seq`). One statement over the partial index of the unfanned events, where
-    `fan_out` reads every event's body; on SQLite the writer process runs it, without the writer thread."""
+    `fan_out` reads every event's body; on SQLite the writer process runs it, without the writer thread.
+
+    On PostgreSQL the update leaves the row's old version and its entry in the partial index behind until
+    a vacuum. The statement therefore finds its rows with an ordered scan of the index, up to
+    `SKIP_BATCH` (the next round takes the rest): such a scan marks the entries of dead versions it meets
+    as dead in the index, so the next rounds step over them without reading the table. A bitmap scan,
+    which the planner picks for the plain `WHERE NOT fanned_out AND seq <= ?`, never marks them, and
+    read every dead version again in each round (at 200,000 events without a vacuum: 39,000 pages,
+    150 ms a round, against 1.4 ms this way)."""
     if dialect == "postgresql":
-        return "UPDATE event_outbox SET fanned_out = TRUE WHERE NOT fanned_out AND seq <= ?"
+        return (
+            "UPDATE event_outbox SET fanned_out = TRUE WHERE NOT fanned_out AND seq = ANY(ARRAY("
+            "SELECT seq FROM event_outbox WHERE NOT fanned_out AND seq <= ? ORDER BY seq "
+            f"LIMIT {SKIP_BATCH}))"
+        )
     return "UPDATE event_outbox SET fanned_out = 1 WHERE fanned_out = 0 AND seq <= ?"
 
 
