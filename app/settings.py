@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -73,6 +74,9 @@ class Settings(BaseSettings):
     dispatch_concurrency: int = Field(default=32, ge=1)
     # Operations (README "Operations"): delivered events older than this are pruned (30s, 15m, 12h, 7d).
     event_retention: str = "7d"
+    # PostgreSQL: vacuum the service's tables when the server's autovacuum is off (auto), always, or never
+    # (app.store.upkeep).
+    vacuum: Literal["auto", "on", "off"] = "auto"
     # GET /metrics, request metrics and X-Request-ID; off only to measure what they cost (make bench).
     observability: bool = True
     log_format: str = "text"  # or "json": one JSON object per line, with the request id

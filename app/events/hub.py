@@ -31,7 +31,9 @@ from app.events.retention import Retention
 from app.security.network import CallbackPolicy
 from app.settings import Settings
 from app.store.base import Store
+from app.store.postgres import PostgresStore
 from app.store.tables import EventOutbox, EventSubscription
+from app.store.upkeep import Upkeep
 
 SUBSCRIPTION_TABLE = EventSubscription.__table__  # type: ignore[attr-defined]
 SUBSCRIPTION = SUBSCRIPTION_TABLE.c
@@ -190,6 +192,8 @@ class Events:
         self.dispatcher = Dispatcher(store, settings) if enabled else None
         # Pruning runs beside the dispatcher: one per process that dispatches.
         self.retention = Retention(store, settings.event_retention_seconds) if enabled else None
+        # So does vacuuming, where the server does not vacuum (PostgreSQL).
+        self.upkeep = Upkeep(store, settings.vacuum) if enabled and isinstance(store, PostgresStore) else None
         self.dead_letters = DeadLetterService(store, on_replay=self.committed)
         self._notifications = (
             PgNotifications(settings.database_url, self._notified) if store.dialect == "postgresql" else None
@@ -214,8 +218,12 @@ class Events:
             await self.dispatcher.start()
         if self.retention is not None:
             self.retention.start()
+        if self.upkeep is not None:
+            self.upkeep.start()
 
     async def stop(self) -> None:
+        if self.upkeep is not None:
+            await self.upkeep.stop()
         if self.retention is not None:
             await self.retention.stop()
         if self.dispatcher is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
 import asyncpg
@@ -123,6 +123,22 @@ class PostgresStore(Store):
             raise
         if self.outage.down:
             self.outage.recovered()
+
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[asyncpg.Connection]:
+        """One connection of the hot pool for a sequence of statements outside any transaction (VACUUM
+        runs in none; app.store.upkeep). A connection left by an error or a cancellation, perhaps
+        mid-statement or holding session state, is closed rather than handed back."""
+        try:
+            async with (await self._hot()).acquire() as conn:
+                try:
+                    yield conn
+                except BaseException:
+                    conn.terminate()
+                    raise
+        except Exception as error:
+            self.outage.check(error)
+            raise
 
     async def ping(self) -> None:
         """One round trip through the hot pool, bounded by asyncpg's own timeout: a timed-out ping
