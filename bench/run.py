@@ -631,9 +631,9 @@ class Bench:
         print(f"  mixed load: {total:,} requests at {self.args.mixed_connections} connections", flush=True)
         if seeder.autovacuum() is False:
             section.notes.append(
-                "this PostgreSQL server runs with autovacuum off: nothing vacuums the tables during the load "
-                "(the dead rows of patches and fanned-out events, the visibility map of index-only counts), "
-                "so a long run (--full) measures their growth too"
+                "this PostgreSQL server runs with autovacuum off: the service vacuums its tables itself "
+                "during the load (TMF629_VACUUM=auto, app/store/upkeep.py: the dead rows of patches and "
+                "fanned-out events, the visibility map of index-only counts)"
             )
         try:
             with self.app(seeder) as base:
