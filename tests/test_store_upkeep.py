@@ -63,11 +63,11 @@ async def outbox_state(store: Store) -> tuple[int, int]:
 def test_a_table_is_due_past_autovacuums_rule_with_the_smaller_factors() -> None:
     # 10,000 rows: vacuum past 1,000 + 500 dead and inserted rows, analyze past 1,000 + 2,000 changed ones.
     assert TableStats("t", 1_000, 500, 0, 10_000).statement() is None
-    assert TableStats("t", 1_000, 501, 0, 10_000).statement() == 'VACUUM "t"'
-    assert TableStats("t", 0, 1_501, 0, 10_000).statement() == 'VACUUM "t"'
+    assert TableStats("t", 1_000, 501, 0, 10_000).statement() == 'VACUUM (SKIP_LOCKED) "t"'
+    assert TableStats("t", 0, 1_501, 0, 10_000).statement() == 'VACUUM (SKIP_LOCKED) "t"'
     assert TableStats("t", 0, 0, 3_000, 10_000).statement() is None
-    assert TableStats("t", 0, 0, 3_001, 10_000).statement() == 'VACUUM (ANALYZE) "t"'
-    assert TableStats("t", 0, 0, 1_001, 0).statement() == 'VACUUM (ANALYZE) "t"'
+    assert TableStats("t", 0, 0, 3_001, 10_000).statement() == 'VACUUM (SKIP_LOCKED, ANALYZE) "t"'
+    assert TableStats("t", 0, 0, 1_001, 0).statement() == 'VACUUM (SKIP_LOCKED, ANALYZE) "t"'
 
 
 def test_auto_vacuums_only_where_the_server_does_not() -> None:
@@ -89,7 +89,7 @@ async def test_a_round_vacuums_the_tables_due_and_only_them(store: Store) -> Non
     vacuums, _ = await outbox_state(pg)
 
     await add_events(pg, 1_200)
-    assert await keeper.round() == ['VACUUM (ANALYZE) "event_outbox"']
+    assert await keeper.round() == ['VACUUM (SKIP_LOCKED, ANALYZE) "event_outbox"']
     after, visible = await outbox_state(pg)
     assert after == vacuums + 1
     assert visible > 0  # index-only scans of these rows read no table page any more
@@ -106,7 +106,7 @@ async def test_one_replica_vacuums_at_a_time(store: Store, settings: Settings) -
         assert await other.fetchval("SELECT pg_try_advisory_lock($1)", LOCK)
         assert await keeper.round() == []
         await other.execute("SELECT pg_advisory_unlock($1)", LOCK)
-        assert await keeper.round() == ['VACUUM (ANALYZE) "event_outbox"']
+        assert await keeper.round() == ['VACUUM (SKIP_LOCKED, ANALYZE) "event_outbox"']
         # The round let go of the lock: the other replica takes it at once.
         assert await other.fetchval("SELECT pg_try_advisory_lock($1)", LOCK)
     finally:
@@ -161,3 +161,25 @@ async def test_a_session_left_by_an_error_is_closed_not_pooled(store: Store) -> 
         assert await other.fetchval("SELECT pg_try_advisory_lock($1)", LOCK)
         await other.execute("SELECT pg_advisory_unlock($1)", LOCK)
     assert await pg.fetch_row("SELECT 1", ()) == (1,)
+
+
+async def test_a_locked_table_is_left_for_a_later_round_not_waited_for(
+    store: Store, settings: Settings
+) -> None:
+    pg = postgres(store)
+    keeper = Upkeep(pg, "on")
+    await keeper.round()
+    await add_events(pg, 1_200)
+    vacuums, _ = await outbox_state(pg)
+    migration = await asyncpg.connect(settings.database_url.replace("+asyncpg", ""))
+    try:
+        transaction = migration.transaction()
+        await transaction.start()
+        await migration.execute("LOCK TABLE event_outbox IN ACCESS EXCLUSIVE MODE")
+        await asyncio.wait_for(keeper.round(), 10)
+        await transaction.rollback()
+    finally:
+        await migration.close()
+    assert (await outbox_state(pg))[0] == vacuums
+    assert await keeper.round() == ['VACUUM (SKIP_LOCKED, ANALYZE) "event_outbox"']
+    assert (await outbox_state(pg))[0] == vacuums + 1

@@ -19,7 +19,8 @@ factor than autovacuum's 0.2, as counts lean on the visibility map), with `ANALY
 since the last analyze pass `THRESHOLD + ANALYZE_FACTOR * rows` (an analyze of `customer` samples 30,000
 documents: it took up to 3 s at a factor of 0.1 under the bench's mixed load). One replica at a time
 (a session advisory lock); a table is vacuumed on a pooled connection outside any transaction, and never
-blocks reads or writes (a plain VACUUM takes no lock they wait for).
+blocks reads or writes (a plain VACUUM takes no lock they wait for). `SKIP_LOCKED`: a table locked by a
+migration or a TRUNCATE is left for a later round rather than waited for.
 """
 
 from __future__ import annotations
@@ -63,9 +64,9 @@ class TableStats:
     def statement(self) -> str | None:
         """The upkeep this table is due, or None."""
         if self.modified > THRESHOLD + ANALYZE_FACTOR * self.rows:
-            return f'VACUUM (ANALYZE) "{self.name}"'
+            return f'VACUUM (SKIP_LOCKED, ANALYZE) "{self.name}"'
         if self.dead + self.inserted > THRESHOLD + VACUUM_FACTOR * self.rows:
-            return f'VACUUM "{self.name}"'
+            return f'VACUUM (SKIP_LOCKED) "{self.name}"'
         return None
 
 
