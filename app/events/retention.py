@@ -16,7 +16,6 @@ never waits for, nor blocks, a writer or another replica's pruning.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 from collections.abc import Callable
@@ -27,7 +26,7 @@ from sqlalchemy import Connection, delete, exists, func, select
 
 from app.events.queue import DELIVERED, DELIVERY, DELIVERY_TABLE, OUTBOX, OUTBOX_TABLE, now_utc
 from app.store.base import Store
-from app.store.outage import is_unreachable
+from app.store.periodic import Periodic
 
 logger = logging.getLogger("tmf629.events")
 
@@ -81,14 +80,16 @@ def prune_outbox(dialect: str, cutoff: datetime, conn: Connection) -> int:
     return len(ids)
 
 
-class Retention:
+class Retention(Periodic):
     """The periodic pruning task of one dispatcher process."""
 
+    name = "event retention"
+
     def __init__(self, store: Store, retention_seconds: float) -> None:
+        super().__init__()
         self.store = store
         self.retention = timedelta(seconds=retention_seconds)
         self.interval = min(MAX_INTERVAL_SECONDS, max(1.0, retention_seconds / 10))
-        self._task: asyncio.Task[None] | None = None
 
     async def prune(self) -> tuple[int, int]:
         """Prune now, batch after batch until nothing is left: (deliveries, outbox rows) deleted."""
@@ -107,24 +108,7 @@ class Retention:
                 return total
             await asyncio.sleep(0)  # let the writers queued meanwhile go first
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="event-retention")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                deliveries, events = await self.prune()
-            except Exception as error:  # an outage is logged by the store; the next round tries again
-                if not is_unreachable(error):
-                    logger.exception("event retention failed; trying again in %.0f s", self.interval)
-                continue
-            if deliveries or events:
-                logger.info("event retention pruned %d deliveries and %d outbox rows", deliveries, events)
+    async def tick(self) -> None:
+        deliveries, events = await self.prune()
+        if deliveries or events:
+            logger.info("event retention pruned %d deliveries and %d outbox rows", deliveries, events)

@@ -25,15 +25,13 @@ migration or a TRUNCATE is left for a later round rather than waited for.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from typing import Literal
 
 from sqlmodel import SQLModel
 
-from app.store.outage import is_unreachable
+from app.store.periodic import Periodic
 from app.store.postgres import PostgresStore
 
 logger = logging.getLogger("tmf629.store")
@@ -75,14 +73,17 @@ def wanted(mode: Mode, autovacuum: str) -> bool:
     return mode == "on" or (mode == "auto" and autovacuum != "on")
 
 
-class Upkeep:
+class Upkeep(Periodic):
     """The periodic vacuum task of one dispatcher process (PostgreSQL)."""
 
+    name = "vacuuming"
+
     def __init__(self, store: PostgresStore, mode: Mode) -> None:
+        super().__init__()
         self.store = store
         self.mode = mode
+        self.interval = CHECK_SECONDS
         self.tables = sorted(SQLModel.metadata.tables)
-        self._task: asyncio.Task[None] | None = None
 
     async def round(self) -> list[str]:
         """Vacuum every table that is due now; the statements run (none when another replica is at it)."""
@@ -103,23 +104,8 @@ class Upkeep:
 
     def start(self) -> None:
         if self.mode != "off":
-            self._task = asyncio.create_task(self._run(), name="vacuum")
+            super().start()
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(CHECK_SECONDS)
-            try:
-                done = await self.round()
-            except Exception as error:  # an outage is logged by the store; the next round tries again
-                if not is_unreachable(error):
-                    logger.exception("vacuuming failed; trying again in %.0f s", CHECK_SECONDS)
-                continue
-            for statement in done:
-                logger.debug("ran %s", statement)
+    async def tick(self) -> None:
+        for statement in await self.round():
+            logger.debug("ran %s", statement)
