@@ -29,6 +29,7 @@ from sqlalchemy.engine import make_url
 
 from app.store.base import Store
 from app.store.outage import is_unreachable
+from app.store.periodic import cancel
 from app.store.tables import EventOutbox
 
 logger = logging.getLogger("tmf629.events")
@@ -161,11 +162,8 @@ class EventFeed:
     async def stop(self) -> None:
         for stream in list(self._streams):
             stream._close()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         while True:
@@ -268,11 +266,8 @@ class PgNotifications:
             await asyncio.wait_for(self.listening.wait(), wait_seconds)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
 
     def _received(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
         try:

@@ -11,6 +11,14 @@ from app.store.outage import is_unreachable
 logger = logging.getLogger("tmf629")
 
 
+async def cancel(task: asyncio.Task[None] | None) -> None:
+    """Cancel `task`, if any, and wait until it has ended."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 class Periodic:
     """Runs `tick` every `interval` seconds from `start` until `stop`. A failed round is logged (an
     outage is logged by the store instead) and the next round tries again."""
@@ -28,11 +36,8 @@ class Periodic:
         self._task = asyncio.create_task(self._run(), name=self.name)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         while True:
