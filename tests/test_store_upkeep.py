@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 from sqlalchemy import Connection, insert, text
+from sqlalchemy.engine import make_url
 
 from app.events.hub import Events
 from app.settings import Settings
@@ -183,3 +184,24 @@ async def test_a_locked_table_is_left_for_a_later_round_not_waited_for(
     assert (await outbox_state(pg))[0] == vacuums
     assert await keeper.round() == ['VACUUM (SKIP_LOCKED, ANALYZE) "event_outbox"']
     assert (await outbox_state(pg))[0] == vacuums + 1
+
+
+async def test_a_role_that_does_not_own_the_tables_leaves_them_alone(
+    store: Store, settings: Settings
+) -> None:
+    """VACUUM of a table another role owns only warns in the server's log: the round does not try it."""
+    pg = postgres(store)
+    await Upkeep(pg, "on").round()
+    await add_events(pg, 1_200)
+    guest = "tmf629_upkeep_guest"
+    await pg.execute(f"DROP ROLE IF EXISTS {guest}", ())
+    await pg.execute(f"CREATE ROLE {guest} LOGIN", ())
+    guest_store = PostgresStore(
+        Settings(database_url=make_url(settings.database_url).set(username=guest).render_as_string(False))
+    )
+    try:
+        assert await Upkeep(guest_store, "on").round() == []
+    finally:
+        await guest_store.dispose()
+        await pg.execute(f"DROP ROLE {guest}", ())
+    assert await Upkeep(pg, "on").round() == ['VACUUM (SKIP_LOCKED, ANALYZE) "event_outbox"']

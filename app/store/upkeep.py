@@ -21,6 +21,8 @@ documents: it took up to 3 s at a factor of 0.1 under the bench's mixed load). O
 (a session advisory lock); a table is vacuumed on a pooled connection outside any transaction, and never
 blocks reads or writes (a plain VACUUM takes no lock they wait for). `SKIP_LOCKED`: a table locked by a
 migration or a TRUNCATE is left for a later round rather than waited for.
+Only the tables the service's role may vacuum (it owns them) are looked at: for the others VACUUM would
+only warn, in the server's log, every round.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ LOCK = 629_000_002  # pg_try_advisory_lock key: one replica vacuums at a time
 STATS_SQL = """
 SELECT s.relname, s.n_dead_tup, s.n_ins_since_vacuum, s.n_mod_since_analyze, greatest(c.reltuples, 0)
 FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
-WHERE s.schemaname = current_schema() AND s.relname = ANY($1::text[])
+WHERE s.schemaname = current_schema() AND s.relname = ANY($1::text[]) AND pg_has_role(c.relowner, 'USAGE')
 ORDER BY s.relname
 """
 
