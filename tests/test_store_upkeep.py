@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import asyncpg
@@ -47,6 +48,19 @@ async def add_events(store: Store, count: int) -> None:
         conn.execute(text("SELECT pg_stat_force_next_flush()"))
 
     await store.write(run)
+
+
+async def connect(settings: Settings) -> asyncpg.Connection:
+    """A connection of its own: another replica, a migration."""
+    return await asyncpg.connect(settings.database_url.replace("+asyncpg", ""))
+
+
+async def until(check: Callable[[], Awaitable[bool]]) -> None:
+    """Wait up to 5 s for `check` to hold; the caller asserts what it waited for."""
+    for _ in range(100):
+        if await check():
+            return
+        await asyncio.sleep(0.05)
 
 
 async def outbox_state(store: Store) -> tuple[int, int]:
@@ -102,7 +116,7 @@ async def test_one_replica_vacuums_at_a_time(store: Store, settings: Settings) -
     keeper = Upkeep(pg, "on")
     await keeper.round()
     await add_events(pg, 1_200)
-    other = await asyncpg.connect(settings.database_url.replace("+asyncpg", ""))
+    other = await connect(settings)
     try:
         assert await other.fetchval("SELECT pg_try_advisory_lock($1)", LOCK)
         assert await keeper.round() == []
@@ -134,10 +148,11 @@ async def test_the_dispatcher_process_vacuums_on_its_own(
     await events.start()
     try:
         await add_events(pg, 1_200)
-        for _ in range(100):
-            if (await outbox_state(pg))[0] > vacuums:
-                break
-            await asyncio.sleep(0.05)
+
+        async def vacuumed() -> bool:
+            return (await outbox_state(pg))[0] > vacuums
+
+        await until(vacuumed)
         assert (await outbox_state(pg))[0] == vacuums + 1
     finally:
         await events.stop()
@@ -153,10 +168,11 @@ async def test_a_session_left_by_an_error_is_closed_not_pooled(store: Store) -> 
             assert await conn.fetchval("SELECT pg_try_advisory_lock($1)", LOCK)
             raise RuntimeError("stopped")
     gone = "SELECT count(*) FROM pg_stat_activity WHERE pid = ?"
-    for _ in range(100):
-        if await pg.fetch_row(gone, (pid,)) == (0,):
-            break
-        await asyncio.sleep(0.02)
+
+    async def closed() -> bool:
+        return await pg.fetch_row(gone, (pid,)) == (0,)
+
+    await until(closed)
     assert await pg.fetch_row(gone, (pid,)) == (0,)
     async with pg.session() as other:
         assert await other.fetchval("SELECT pg_try_advisory_lock($1)", LOCK)
@@ -172,7 +188,7 @@ async def test_a_locked_table_is_left_for_a_later_round_not_waited_for(
     await keeper.round()
     await add_events(pg, 1_200)
     vacuums, _ = await outbox_state(pg)
-    migration = await asyncpg.connect(settings.database_url.replace("+asyncpg", ""))
+    migration = await connect(settings)
     try:
         transaction = migration.transaction()
         await transaction.start()
