@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, TypeVar
 
 import orjson
@@ -27,8 +27,9 @@ from app.domain.resource import ResourceType, instant_key
 from app.domain.tmf666 import CHANGE, CREATE, DELETE, STATE, Api, Registration
 from app.domain.validation import validate
 from app.query.model import CustomerQuery
+from app.query.plain import PlainQuery
 from app.query.sql import order_by, where_clause
-from app.services import changed_paths, etag_matches
+from app.services import Statements, changed_paths, etag_matches, kept_plan, page_total
 from app.store.base import Store
 from app.store.tables import Account, AccountParty, EventOutbox
 
@@ -98,33 +99,49 @@ def record_columns(dialect: str) -> tuple[Any, ...]:
     return (ACCOUNT.kind, ACCOUNT.id, ACCOUNT.version, doc_text(dialect))
 
 
+# The SQL of each listing seen (kinds, query, model, dialect), kept as CustomerService keeps its own.
+_PLANS: dict[tuple[Any, ...], PlainQuery | Statements | None] = {}
+
+
+def _statements(
+    kinds: tuple[str, ...], query: CustomerQuery, resource: ResourceType, dialect: str
+) -> Statements:
+    condition = ACCOUNT.kind == kinds[0] if len(kinds) == 1 else ACCOUNT.kind.in_(list(kinds))
+    if query.filter is not None:
+        condition = and_(
+            condition, where_clause(query.filter, dialect, resource=resource, table=ACCOUNT_TABLE)
+        )
+    page = (
+        select(*record_columns(dialect))
+        .where(condition)
+        .order_by(*order_by(query.sort, dialect, resource=resource, table=ACCOUNT_TABLE))
+        .offset(query.offset)
+        .limit(query.limit)
+    )
+    return Statements(page, select(func.count()).select_from(ACCOUNT_TABLE).where(condition))
+
+
 async def list_kinds(
     store: Store, kinds: Sequence[str], query: CustomerQuery, resource: ResourceType
 ) -> ResourcePage:
     """One page of the rows of these kinds matching the query (on `resource`'s attributes) and their
     total: at most two statements. One kind is a REST collection; several are GraphQL's `accounts`."""
     dialect = store.dialect
-    condition = ACCOUNT.kind == kinds[0] if len(kinds) == 1 else ACCOUNT.kind.in_(list(kinds))
-    if query.filter is not None:
-        condition = and_(
-            condition, where_clause(query.filter, dialect, resource=resource, table=ACCOUNT_TABLE)
-        )
-    ordering = order_by(query.sort, dialect, resource=resource, table=ACCOUNT_TABLE)
+    key = (tuple(kinds), query, resource.model, dialect)
+    plan = kept_plan(_PLANS, key, partial(_statements, key[0], query, resource, dialect), dialect)
+    if isinstance(plan, PlainQuery):
+        records = [_record(row) for row in await store.fetch_all(plan.rows_sql, plan.rows_params)]
+        total = page_total(query, len(records))
+        if total is None:
+            total = await store.fetch_count(plan.count_sql, plan.count_params)
+        return ResourcePage(records, total, query.offset, query.limit)
+    statements = plan
 
     def run(conn: Connection) -> ResourcePage:
-        statement = (
-            select(*record_columns(dialect))
-            .where(condition)
-            .order_by(*ordering)
-            .offset(query.offset)
-            .limit(query.limit)
-        )
-        records = [_record(row) for row in conn.execute(statement)]
-        if len(records) < query.limit and (records or query.offset == 0):
-            total = query.offset + len(records)
-        else:
-            counting = select(func.count()).select_from(ACCOUNT_TABLE).where(condition)
-            total = conn.execute(counting).scalar_one()
+        records = [_record(row) for row in conn.execute(statements.page)]
+        total = page_total(query, len(records))
+        if total is None:
+            total = conn.execute(statements.count).scalar_one()
         return ResourcePage(records, total, query.offset, query.limit)
 
     return await store.read(run)

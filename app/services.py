@@ -7,11 +7,11 @@ import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import Connection, Text, cast, delete, exc, func, insert, select, type_coerce, update
+from sqlalchemy import Connection, Select, Text, cast, delete, exc, func, insert, select, type_coerce, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.domain.errors import NotFound, PreconditionFailed
@@ -20,7 +20,7 @@ from app.domain.ids import new_id, storable
 from app.domain.patch import PatchFormat, apply_patch
 from app.domain.resource import CUSTOMER_TYPE, indexed_columns, instant_key, validate_customer, with_defaults
 from app.query.model import CustomerQuery
-from app.query.plain import PlainQuery, plain_query
+from app.query.plain import PlainQuery, compiled_query, plain_query
 from app.query.sql import order_by, where_clause
 from app.store.base import Store
 from app.store.outage import is_unreachable
@@ -343,6 +343,66 @@ class CustomerPage:
         return self.wire_count if self.wire is not None else len(self.records)
 
 
+def page_total(query: CustomerQuery, found: int) -> int | None:
+    """The total a page of `found` items tells without counting: a short page that is not past the end
+    holds the last match. None when the matches must be counted."""
+    if found < query.limit and (found or query.offset == 0):
+        return query.offset + found
+    return None
+
+
+@dataclass(frozen=True)
+class Statements:
+    """The page and count statements app.query.sql builds for a query the fixed SQL cannot write."""
+
+    page: Select[Any]
+    count: Select[Any]
+
+
+def kept_plan(
+    plans: dict[Any, PlainQuery | Statements | None],
+    key: Any,
+    build: Callable[[], PlainQuery | Statements],
+    dialect: str,
+) -> PlainQuery | Statements:
+    """The plan of a query, kept in `plans` (MAX_PLANS at most, then all are forgotten): the fixed SQL
+    `build` gives, kept at once; or the statements it builds (app.query.sql), kept when the same query is
+    asked again, on SQLite compiled to text (app.query.plain.compiled_query) to run as fixed SQL does.
+    Building a filter's statements costs ten times what SQLite needs to run them. Compiling them to text
+    costs more than SQLAlchemy's compiled cache, which serves a new value of a known shape, so a query asked
+    once runs its statements as built and keeps only a mark: a stream of distinct values costs what it did."""
+    plan = plans.get(key, _UNSEEN)
+    if plan is not None and plan is not _UNSEEN:
+        return plan  # type: ignore[return-value]
+    made = kept = build()
+    if isinstance(made, Statements):
+        if plan is _UNSEEN:
+            kept = None
+        elif dialect == "sqlite":
+            made = kept = compiled_query(made.page, made.count)
+    if len(plans) >= MAX_PLANS:
+        plans.clear()
+    plans[key] = kept
+    return made
+
+
+_UNSEEN = object()
+
+
+def _page_statements(query: CustomerQuery, dialect: str) -> PlainQuery | Statements:
+    plain = plain_query(query, dialect)
+    if plain is not None:
+        return plain
+    doc = cast(CUSTOMER.doc, Text) if dialect == "postgresql" else type_coerce(CUSTOMER.doc, Text)
+    page = select(CUSTOMER.id, CUSTOMER.version, doc)
+    counting = select(func.count()).select_from(CUSTOMER_TABLE)
+    if query.filter is not None:
+        condition = where_clause(query.filter, dialect)
+        page, counting = page.where(condition), counting.where(condition)
+    page = page.order_by(*order_by(query.sort, dialect)).offset(query.offset).limit(query.limit)
+    return Statements(page, counting)
+
+
 @dataclass
 class CustomerService:
     store: Store
@@ -352,10 +412,11 @@ class CustomerService:
     _group_commit: _GroupCommit | None = field(init=False)
     # PostgreSQL: the last count of each filter, with the snapshot it was counted in (app.query.plain).
     _counts: dict[tuple[str, tuple[Any, ...]], tuple[str, int]] = field(init=False, default_factory=dict)
-    # The fixed SQL of each query seen (app.query.plain), or None for one it cannot write: a pure function
-    # of the query, written once rather than on every request (MAX_PLANS at most). Queries equal as keys
-    # get the same SQL and parameters: values are coerced by kind, and equal date-times are one instant.
-    _plans: dict[CustomerQuery, PlainQuery | None] = field(init=False, default_factory=dict)
+    # The SQL of each query seen (`kept_plan`): the fixed SQL of app.query.plain, or the statements of
+    # app.query.sql once asked again (on SQLite compiled to text): a pure function of the query, made once
+    # rather than on every request. Queries equal as keys get the same SQL and parameters: values are
+    # coerced by kind, and equal date-times are one instant.
+    _plans: dict[CustomerQuery, PlainQuery | Statements | None] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.store.dialect == "postgresql":
@@ -393,32 +454,18 @@ class CustomerService:
         """One page of the customers matching the query and their total: at most two statements. With
         `href_base`, the page may come as wire JSON (`CustomerPage.wire`)."""
         dialect = self.store.dialect
-        try:
-            plain = self._plans[query]
-        except KeyError:
-            plain = plain_query(query, dialect)
-            if len(self._plans) >= MAX_PLANS:
-                self._plans.clear()
-            self._plans[query] = plain
-        if plain is not None:
-            return await self._list_plain(query, plain, href_base)
-        condition = where_clause(query.filter, dialect) if query.filter is not None else None
+        plan = self._plans.get(query)
+        if not isinstance(plan, PlainQuery):
+            plan = kept_plan(self._plans, query, partial(_page_statements, query, dialect), dialect)
+        if isinstance(plan, PlainQuery):
+            return await self._list_plain(query, plan, href_base)
+        statements = plan
 
         def run(conn: Connection) -> CustomerPage:
-            statement = select(CUSTOMER.id, CUSTOMER.version, self._doc_text)
-            if condition is not None:
-                statement = statement.where(condition)
-            statement = (
-                statement.order_by(*order_by(query.sort, dialect)).offset(query.offset).limit(query.limit)
-            )
-            records = [CustomerRecord(row[0], row[1], row[2]) for row in conn.execute(statement)]
-            if len(records) < query.limit and (records or query.offset == 0):
-                total = query.offset + len(records)
-            else:
-                counting = select(func.count()).select_from(CUSTOMER_TABLE)
-                if condition is not None:
-                    counting = counting.where(condition)
-                total = conn.execute(counting).scalar_one()
+            records = [CustomerRecord(row[0], row[1], row[2]) for row in conn.execute(statements.page)]
+            total = page_total(query, len(records))
+            if total is None:
+                total = conn.execute(statements.count).scalar_one()
             return CustomerPage(records, total, query.offset, query.limit)
 
         return await self.store.read(run)
@@ -455,9 +502,8 @@ class CustomerService:
             rows = await self.store.fetch_all(plain.rows_sql, plain.rows_params)
             records = [CustomerRecord(row[0], row[1], row[2]) for row in rows]
             found = len(records)
-        if found < query.limit and (found or query.offset == 0):
-            total = query.offset + found
-        else:
+        total = page_total(query, found)
+        if total is None:
             total = await self.store.fetch_count(plain.count_sql, plain.count_params)
         return CustomerPage(records, total, query.offset, query.limit, wire, found)
 

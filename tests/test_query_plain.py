@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import DateTime, Float, literal, select
 
+from app import services
 from app.domain.catalogue import Kind
 from app.query.model import COLUMNS, And, CustomerQuery, Filter, Or, SortKey, criterion, parse_rest_query
-from app.query.plain import plain_query
+from app.query.plain import compiled_query, plain_query
 from app.services import CustomerService
 from app.store.base import Store
 from rest.customer import customer_bytes
@@ -90,6 +93,27 @@ def test_values_never_reach_the_sql_text() -> None:
     assert plain is not None
     assert hostile not in plain.rows_sql and hostile not in plain.count_sql
     assert plain.rows_params == (hostile, hostile, 10, 0) and plain.count_params == (hostile, hostile)
+
+
+def test_compiled_statements_bind_their_values_as_the_engine_would() -> None:
+    """The general compiler's statements as text (SQLite): values stay parameters, in placeholder order, a
+    list of values one placeholder each, and each value converted by its type as the engine converts it."""
+    hostile = "x' OR 1=1 --"
+    query = parse_rest_query(
+        [("contactMedium.characteristic.emailAddress", f"{hostile},b@c.org"), ("limit", "5")],
+        default_limit=10,
+        max_limit=10,
+    )
+    statements = services._page_statements(query, "sqlite")
+    assert isinstance(statements, services.Statements)
+    compiled = compiled_query(statements.page, statements.count)
+    assert hostile not in compiled.rows_sql and hostile not in compiled.count_sql
+    assert compiled.rows_sql.count("?") == len(compiled.rows_params) and compiled.rows_params[-2:] == (5, 0)
+    assert compiled.count_params == compiled.rows_params[:-2]
+    assert [p for p in compiled.count_params if p in (hostile, "b@c.org")] == [hostile, "b@c.org"] * 2
+    instant = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
+    typed = compiled_query(select(literal(instant, DateTime())), select(literal(1.5, Float()) + 1))
+    assert typed.rows_params == ("2024-05-06 07:08:09.000000",) and typed.count_params == (1.5, 1)
 
 
 async def test_indexed_filters_use_their_index(store: Store) -> None:

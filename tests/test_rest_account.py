@@ -168,6 +168,15 @@ async def test_query_language_dotted_paths_numbers_fields_sort_and_paging(
     assert page.status_code == 206 and [a["name"] for a in page.json()] == ["Poor"]
     assert page.headers["x-total-count"] == "2" and page.headers["x-result-count"] == "1"
     assert 'rel="next"' in page.headers["link"] and f"{PATH}/billingAccount?" in page.headers["link"]
+    # The same queries after writes: their SQL is kept (app.resources), never their answers or counts.
+    patched = await accounts.patch(
+        f"/billingAccount/{rich['id']}", json={"paymentStatus": "inArrears"}, headers=MERGE
+    )
+    assert patched.status_code == 200, patched.text
+    assert await ids(paymentStatus="inArrears") == [rich["id"], poor["id"]]
+    await create(accounts, "billingAccount", billing("Middle", "c3"))
+    page = await accounts.get("/billingAccount", params={"limit": "1", "sort": "name"})
+    assert [a["name"] for a in page.json()] == ["Middle"] and page.headers["x-total-count"] == "3"
     for params, field in [
         ({"unknown": "1"}, "unknown"),
         ({"creditLimit.value": "lots"}, "creditLimit.value"),

@@ -229,6 +229,10 @@ async def test_a_long_inline_read_moves_to_the_reader_pool(store: Store) -> None
     assert store.inline_interrupted == 1
     assert (await store.fetch_all(_COUNT_TO, (200000,))) == [(200000,)]
     assert store.inline_interrupted == 2
+    # Asked again, a read that ran out of budget goes to the pool at once: not interrupted again.
+    assert (await store.fetch_all(_COUNT_TO, (300000,))) == [(300000,)]
+    assert (await store.fetch_all(_COUNT_TO, (200000,))) == [(200000,)]
+    assert store.inline_interrupted == 2
 
 
 def _progress_calls(store: SqliteStore, sql: str, params: tuple[int, ...]) -> int:

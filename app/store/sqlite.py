@@ -281,6 +281,9 @@ class SqliteStore(Store):
         self._counts_version: int | None = None
         self.batches_committed = 0  # transactions the writer committed (each for one or more writes)
         self.inline_interrupted = 0  # inline reads that ran out of budget and went to the reader pool
+        # Those reads (text and parameters, MAX_COUNTS at most): asked again, they go to the pool at once
+        # rather than hold the event loop for a whole budget first.
+        self._long_reads: set[tuple[str, tuple[Any, ...]]] = set()
         self._pending: deque[_Unit] = deque()
         self._draining = False
         # The writer process (`_WriterProcess`), fed from one event loop, the first to write: there, runs of
@@ -498,14 +501,18 @@ class SqliteStore(Store):
         # Inline on the event loop: an indexed read on a WAL reader costs microseconds, far less than a
         # hop to a thread and back. The progress budget keeps a read that turns out long from stalling
         # the loop: SQLite interrupts it, and the reader pool runs it instead.
-        self._budget = self.INLINE_BUDGET
-        try:
-            rows: list[tuple[Any, ...]] = self._hot_connection().execute(sql, params).fetchall()
-            return rows
-        except sqlite3.OperationalError as error:
-            if "interrupt" not in str(error):
-                raise
-            self.inline_interrupted += 1
+        if not self._long_reads or (sql, params) not in self._long_reads:
+            self._budget = self.INLINE_BUDGET
+            try:
+                rows: list[tuple[Any, ...]] = self._hot_connection().execute(sql, params).fetchall()
+                return rows
+            except sqlite3.OperationalError as error:
+                if "interrupt" not in str(error):
+                    raise
+                self.inline_interrupted += 1
+                if len(self._long_reads) >= self.MAX_COUNTS:
+                    self._long_reads.clear()
+                self._long_reads.add((sql, params))
 
         def run() -> list[tuple[Any, ...]]:
             raw = self._reader_engine.raw_connection()
