@@ -366,11 +366,11 @@ def kept_plan(
     dialect: str,
 ) -> PlainQuery | Statements:
     """The plan of a query, kept in `plans` (MAX_PLANS at most, then all are forgotten): the fixed SQL
-    `build` gives, kept at once; or the statements it builds (app.query.sql), kept when the same query is
-    asked again, on SQLite compiled to text (app.query.plain.compiled_query) to run as fixed SQL does.
-    Building a filter's statements costs ten times what SQLite needs to run them. Compiling them to text
-    costs more than SQLAlchemy's compiled cache, which serves a new value of a known shape, so a query asked
-    once runs its statements as built and keeps only a mark: a stream of distinct values costs what it did."""
+    `build` gives, kept at once; or the statements it builds (app.query.sql), compiled to text when the same
+    query is asked again (app.query.plain.compiled_query) and kept, to run as fixed SQL does. Building a
+    filter's statements costs ten times what SQLite needs to run them. Compiling them to text costs more than
+    SQLAlchemy's compiled cache, which serves a new value of a known shape, so a query asked once runs its
+    statements as built and keeps only a mark: a stream of distinct values costs what it did."""
     plan = plans.get(key, _UNSEEN)
     if plan is not None and plan is not _UNSEEN:
         return plan  # type: ignore[return-value]
@@ -378,8 +378,8 @@ def kept_plan(
     if isinstance(made, Statements):
         if plan is _UNSEEN:
             kept = None
-        elif dialect == "sqlite":
-            made = kept = compiled_query(made.page, made.count)
+        else:
+            made = kept = compiled_query(made.page, made.count, dialect) or made
     if len(plans) >= MAX_PLANS:
         plans.clear()
     plans[key] = kept
@@ -413,7 +413,7 @@ class CustomerService:
     # PostgreSQL: the last count of each filter, with the snapshot it was counted in (app.query.plain).
     _counts: dict[tuple[str, tuple[Any, ...]], tuple[str, int]] = field(init=False, default_factory=dict)
     # The SQL of each query seen (`kept_plan`): the fixed SQL of app.query.plain, or the statements of
-    # app.query.sql once asked again (on SQLite compiled to text): a pure function of the query, made once
+    # app.query.sql compiled to text once asked again: a pure function of the query, made once
     # rather than on every request. Queries equal as keys get the same SQL and parameters: values are
     # coerced by kind, and equal date-times are one instant.
     _plans: dict[CustomerQuery, PlainQuery | Statements | None] = field(init=False, default_factory=dict)

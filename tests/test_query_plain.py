@@ -5,8 +5,9 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 
+import orjson
 import pytest
-from sqlalchemy import DateTime, Float, literal, select
+from sqlalchemy import DateTime, Float, literal, literal_column, select
 
 from app import services
 from app.domain.catalogue import Kind
@@ -96,8 +97,8 @@ def test_values_never_reach_the_sql_text() -> None:
 
 
 def test_compiled_statements_bind_their_values_as_the_engine_would() -> None:
-    """The general compiler's statements as text (SQLite): values stay parameters, in placeholder order, a
-    list of values one placeholder each, and each value converted by its type as the engine converts it."""
+    """The general compiler's statements as text: values stay parameters, in placeholder order, a list of
+    values one placeholder each, and each value converted by its type as the engine converts it."""
     hostile = "x' OR 1=1 --"
     query = parse_rest_query(
         [("contactMedium.characteristic.emailAddress", f"{hostile},b@c.org"), ("limit", "5")],
@@ -106,14 +107,35 @@ def test_compiled_statements_bind_their_values_as_the_engine_would() -> None:
     )
     statements = services._page_statements(query, "sqlite")
     assert isinstance(statements, services.Statements)
-    compiled = compiled_query(statements.page, statements.count)
+    compiled = compiled_query(statements.page, statements.count, "sqlite")
+    assert compiled is not None
     assert hostile not in compiled.rows_sql and hostile not in compiled.count_sql
     assert compiled.rows_sql.count("?") == len(compiled.rows_params) and compiled.rows_params[-2:] == (5, 0)
     assert compiled.count_params == compiled.rows_params[:-2]
     assert [p for p in compiled.count_params if p in (hostile, "b@c.org")] == [hostile, "b@c.org"] * 2
+    # PostgreSQL: numbered placeholders, and the containment's JSON as text (what `::JSONB` reads).
+    statements = services._page_statements(query, "postgresql")
+    assert isinstance(statements, services.Statements)
+    compiled = compiled_query(statements.page, statements.count, "postgresql")
+    assert compiled is not None and "?" not in compiled.rows_sql and hostile not in compiled.rows_sql
+    assert (
+        compiled.rows_sql.count("::JSONB") == 2
+        and "$4" in compiled.rows_sql
+        and "$5" not in compiled.rows_sql
+    )
+    documents = [orjson.loads(value) for value in compiled.count_params]
+    assert documents == [
+        {"contactMedium": [{"characteristic": {"emailAddress": v}}]} for v in (hostile, "b@c.org")
+    ]
+    assert compiled.rows_params == (*compiled.count_params, 5, 0)
     instant = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
-    typed = compiled_query(select(literal(instant, DateTime())), select(literal(1.5, Float()) + 1))
+    typed = compiled_query(select(literal(instant, DateTime())), select(literal(1.5, Float()) + 1), "sqlite")
+    assert typed is not None
     assert typed.rows_params == ("2024-05-06 07:08:09.000000",) and typed.count_params == (1.5, 1)
+    # PostgreSQL's pool reads any `?` as a placeholder: a text holding one is not kept as text.
+    asking = select(literal_column("'?'"))
+    assert compiled_query(asking, asking, "postgresql") is None
+    assert compiled_query(asking, asking, "sqlite") is not None
 
 
 async def test_indexed_filters_use_their_index(store: Store) -> None:

@@ -165,7 +165,7 @@ async def test_plans_are_written_once_per_query_and_bounded(
 ) -> None:
     """The SQL of a query on indexed columns is written once (app.query.plain) and kept for equal queries;
     another query's statements (app.query.sql) run as built the first time, and are kept when it is asked
-    again (on SQLite compiled to text); at most MAX_PLANS are kept, then all are forgotten. A kept plan holds
+    again, compiled to text; at most MAX_PLANS are kept, then all are forgotten. A kept plan holds
     no data: the same query answers what the table holds now."""
     written: list[object] = []
     monkeypatch.setattr(services, "plain_query", lambda q, d: written.append(q) or plain_query(q, d))
@@ -183,13 +183,12 @@ async def test_plans_are_written_once_per_query_and_bounded(
     assert (await service.list(query(("engagedParty.id", "planned"), ("limit", "5")))).total == 2
     assert written == [indexed]  # an equal query, parsed again: the same plan
     general = query(("contactMedium.mediumType", "email"))
-    sqlite = service.store.dialect == "sqlite"
     assert (await service.list(general)).total == 0
     assert service._plans[general] is None  # asked once: its statements ran, a mark is kept
     await service.create({**party, "contactMedium": _mail("planned@example.org")}, BASE)
     assert [r.document["name"] for r in (await service.list(general)).records] == ["Moon"]
-    kept = service._plans[general]  # asked again: kept, on SQLite compiled to text
-    assert isinstance(kept, PlainQuery if sqlite else services.Statements)
+    kept = service._plans[general]  # asked again: compiled to text and kept
+    assert isinstance(kept, PlainQuery)
     assert (await service.list(general)).total == 1 and service._plans[general] is kept
     assert built == [general.filter] * 2 and written == [indexed, general, general]  # none once kept
     assert isinstance(service._plans[indexed], PlainQuery)

@@ -5,8 +5,8 @@ Building and compiling a SQLAlchemy statement costs several times what SQLite ne
 attributes), the filter is ANDed criteria and the sort keys are such columns too, the SQL is written
 here from a fixed vocabulary: column names come from `app.query.model.COLUMNS`, operators from
 `_SQL_OPS`, and every value is a bound parameter. Any other query goes through `app.query.sql`.
-Both give the same answers (tests/test_query_plain.py). On SQLite, the statements `app.query.sql` builds
-for a query are compiled here once (`compiled_query`) and run the same way.
+Both give the same answers (tests/test_query_plain.py). The statements `app.query.sql` builds for a query
+asked again are compiled here once (`compiled_query`) and run the same way.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Select
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.postgresql import asyncpg
 
 from app.query.model import COLUMNS, And, Criterion, CustomerQuery, SortKey, checked, operand
 from app.query.sql import NOT_NULL
@@ -31,7 +32,7 @@ _WIRE = """'{"id":' || json_quote(id) || ',"href":' || json_quote(? || id) || ',
 
 
 _SNAPSHOT = "pg_current_snapshot()::text"
-_SQLITE = sqlite.dialect()
+_DIALECTS = {"sqlite": sqlite.dialect(), "postgresql": asyncpg.dialect()}
 
 
 @dataclass(frozen=True)
@@ -99,19 +100,24 @@ def plain_query(query: CustomerQuery, dialect: str) -> PlainQuery | None:
     return PlainQuery(rows_sql, page_params, count_sql, tuple(params), counted_sql, counted_params, wire_sql)
 
 
-def compiled_query(page: Select[Any], counting: Select[Any]) -> PlainQuery:
-    """SQLite: a query the fixed vocabulary above cannot write, as SQLAlchemy's compiler writes its page and
-    count statements (app.query.sql), once: SQL text with `?` placeholders and the parameters in their order,
-    run as a plain query is (inline, within the store's step budget). Building a filter's statements costs
-    ten times what SQLite needs to run them; the values stay bound parameters."""
-    rows_sql, rows_params = _sqlite_text(page)
-    count_sql, count_params = _sqlite_text(counting)
+def compiled_query(page: Select[Any], counting: Select[Any], dialect: str) -> PlainQuery | None:
+    """A query the fixed vocabulary above cannot write, as SQLAlchemy's compiler writes its page and count
+    statements (app.query.sql), once: SQL text (`?` placeholders on SQLite, asyncpg's numbered ones on
+    PostgreSQL) and the parameters in their order, each converted by its type as the engine converts it (a
+    JSON value to its text, a JSON path to a list), run as a plain query is: inline within the step budget on
+    SQLite, one prepared statement on PostgreSQL's pool. Building a filter's statements costs ten times what
+    SQLite needs to run them; the values stay bound parameters. None when a text holds a `?` (PostgreSQL's
+    pool reads `?` as a placeholder)."""
+    rows_sql, rows_params = _compiled(page, dialect)
+    count_sql, count_params = _compiled(counting, dialect)
+    if dialect == "postgresql" and "?" in rows_sql + count_sql:
+        return None
     return PlainQuery(rows_sql, rows_params, count_sql, count_params)
 
 
-def _sqlite_text(statement: Select[Any]) -> tuple[str, tuple[Any, ...]]:
+def _compiled(statement: Select[Any], dialect: str) -> tuple[str, tuple[Any, ...]]:
     # `render_postcompile`: a list of values (`IN`) as one placeholder each, as the engine would expand it.
-    compiled = statement.compile(dialect=_SQLITE, compile_kwargs={"render_postcompile": True})
+    compiled = statement.compile(dialect=_DIALECTS[dialect], compile_kwargs={"render_postcompile": True})
     values = compiled.construct_params()
     processors = compiled._bind_processors  # the types' conversions of bound values, as the engine applies
     names = compiled.positiontup or ()
