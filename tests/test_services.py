@@ -8,12 +8,14 @@ import orjson
 import pytest
 from sqlalchemy import select, text
 
-from app import services
+from app import resources, services
 from app.domain.errors import Conflict, Invalid, NotFound, PreconditionFailed
 from app.domain.patch import PatchFormat
+from app.domain.tmf666 import ACCOUNT_MANAGEMENT
 from app.query.model import CustomerQuery, parse_rest_query
 from app.query.plain import PlainQuery, plain_query
 from app.query.sql import where_clause
+from app.resources import ResourceService
 from app.services import CustomerService
 from app.store.base import Store
 from app.store.sqlite import SqliteStore
@@ -418,3 +420,24 @@ async def test_sqlite_a_customer_deleted_since_its_read_is_not_found(
         await service.delete(other.id, BASE)
     types = [e["eventType"] for e in await outbox(store)]
     assert types == ["CustomerCreateEvent", "CustomerDeleteEvent"] * 2
+
+
+async def test_account_listings_keep_their_plans(store: Store) -> None:
+    """Accounts are listed as customers are: a query asked again keeps its plan, compiled to text, which
+    holds no data (the same query answers what the table holds now)."""
+    billing = ResourceService(store, ACCOUNT_MANAGEMENT, ACCOUNT_MANAGEMENT.resource("billingAccount"))
+    query = parse_rest_query(
+        [("relatedParty.id", "kept"), ("limit", "1")], default_limit=10, max_limit=10, resource=billing.type
+    )
+    key = (("billingAccount",), query, billing.type.model, store.dialect)
+    party = [{"id": "kept", "name": "Jane", "@referredType": "Customer"}]
+    names = []
+    for name in ("First", "Second", "Third"):
+        await billing.create({"name": name, "relatedParty": party}, BASE)
+        page = await billing.list(query)
+        names.append(([r.document["name"] for r in page.records], page.total))
+        assert (resources._PLANS[key] is None) == (name == "First")  # asked once: a mark only
+    assert names == [(["First"], 1), (["First"], 2), (["First"], 3)]
+    kept = resources._PLANS[key]
+    assert isinstance(kept, PlainQuery) and (await billing.list(query)).total == 3
+    assert resources._PLANS[key] is kept

@@ -235,6 +235,17 @@ async def test_a_long_inline_read_moves_to_the_reader_pool(store: Store) -> None
     assert store.inline_interrupted == 2
 
 
+async def test_the_long_reads_remembered_are_bounded(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At most MAX_COUNTS long reads are remembered; past that they are all forgotten, and a forgotten one is
+    tried inline again (and interrupted again)."""
+    if not isinstance(store, SqliteStore):
+        pytest.skip("inline reads are SQLite's")
+    monkeypatch.setattr(store, "MAX_COUNTS", 1)
+    for expected, count in [(1, 300000), (1, 300000), (2, 200000), (3, 300000)]:
+        assert (await store.fetch_all(_COUNT_TO, (count,))) == [(count,)]
+        assert store.inline_interrupted == expected
+
+
 def _progress_calls(store: SqliteStore, sql: str, params: tuple[int, ...]) -> int:
     """How many times SQLite calls a progress handler every INLINE_STEP steps while running `sql`."""
     calls = 0
