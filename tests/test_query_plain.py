@@ -133,8 +133,10 @@ def test_compiled_statements_bind_their_values_as_the_engine_would() -> None:
     assert typed is not None
     assert typed.rows_params == ("2024-05-06 07:08:09.000000",) and typed.count_params == (1.5, 1)
     # PostgreSQL's pool reads any `?` as a placeholder: a text holding one is not kept as text.
-    asking = select(literal_column("'?'"))
-    assert compiled_query(asking, asking, "postgresql") is None
+    asking, plain = select(literal_column("'?'")), select(literal_column("'!'"))
+    assert compiled_query(plain, asking, "postgresql") is None
+    assert compiled_query(asking, plain, "postgresql") is None
+    assert compiled_query(plain, plain, "postgresql") is not None
     assert compiled_query(asking, asking, "sqlite") is not None
 
 

@@ -188,6 +188,8 @@ async def test_plans_are_written_once_per_query_and_bounded(
     assert (await service.list(general)).total == 0
     assert service._plans[general] is None  # asked once: its statements ran, a mark is kept
     await service.create({**party, "contactMedium": _mail("planned@example.org")}, BASE)
+    # From now on nothing runs as statements (through SQLAlchemy, `Store.read`): the compiled text runs.
+    monkeypatch.setattr(service.store, "read", lambda fn: pytest.fail("a kept query ran as statements"))
     assert [r.document["name"] for r in (await service.list(general)).records] == ["Moon"]
     kept = service._plans[general]  # asked again: compiled to text and kept
     assert isinstance(kept, PlainQuery)
