@@ -424,9 +424,10 @@ async def test_sqlite_a_customer_deleted_since_its_read_is_not_found(
     assert types == ["CustomerCreateEvent", "CustomerDeleteEvent"] * 2
 
 
-async def test_account_listings_keep_their_plans(store: Store) -> None:
+async def test_account_listings_keep_their_plans(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     """Accounts are listed as customers are: a query asked again keeps its plan, compiled to text, which
     holds no data (the same query answers what the table holds now)."""
+    monkeypatch.setattr(resources, "_PLANS", {})  # the process's plans, whatever ran before
     billing = ResourceService(store, ACCOUNT_MANAGEMENT, ACCOUNT_MANAGEMENT.resource("billingAccount"))
     query = parse_rest_query(
         [("relatedParty.id", "kept"), ("limit", "1")], default_limit=10, max_limit=10, resource=billing.type
