@@ -29,7 +29,7 @@ from app.domain.validation import validate
 from app.query.model import CustomerQuery
 from app.query.plain import PlainQuery
 from app.query.sql import order_by, where_clause
-from app.services import Statements, changed_paths, etag_matches, kept_plan, page_total
+from app.services import Statements, changed_paths, etag_matches, kept_plan, run_plan
 from app.store.base import Store
 from app.store.tables import Account, AccountParty, EventOutbox
 
@@ -129,22 +129,8 @@ async def list_kinds(
     dialect = store.dialect
     key = (tuple(kinds), query, resource.model, dialect)
     plan = kept_plan(_PLANS, key, partial(_statements, key[0], query, resource, dialect), dialect)
-    if isinstance(plan, PlainQuery):
-        records = [_record(row) for row in await store.fetch_all(plan.rows_sql, plan.rows_params)]
-        total = page_total(query, len(records))
-        if total is None:
-            total = await store.fetch_count(plan.count_sql, plan.count_params)
-        return ResourcePage(records, total, query.offset, query.limit)
-    statements = plan
-
-    def run(conn: Connection) -> ResourcePage:
-        records = [_record(row) for row in conn.execute(statements.page)]
-        total = page_total(query, len(records))
-        if total is None:
-            total = conn.execute(statements.count).scalar_one()
-        return ResourcePage(records, total, query.offset, query.limit)
-
-    return await store.read(run)
+    records, total = await run_plan(store, plan, query, _record)
+    return ResourcePage(records, total, query.offset, query.limit)
 
 
 async def get_of_kinds(store: Store, resource_id: str, kinds: Sequence[str]) -> ResourceRecord | None:

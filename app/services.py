@@ -343,6 +343,11 @@ class CustomerPage:
         return self.wire_count if self.wire is not None else len(self.records)
 
 
+def _customer_doc_text(dialect: str) -> Any:
+    """The document column as JSON text (spliced into answers without re-encoding)."""
+    return cast(CUSTOMER.doc, Text) if dialect == "postgresql" else type_coerce(CUSTOMER.doc, Text)
+
+
 def page_total(query: CustomerQuery, found: int) -> int | None:
     """The total a page of `found` items tells without counting: a short page that is not past the end
     holds the last match. None when the matches must be counted."""
@@ -389,12 +394,37 @@ def kept_plan(
 _UNSEEN = object()
 
 
+def _customer_record(row: Any) -> CustomerRecord:
+    """A record of an (id, version, doc text) row."""
+    return CustomerRecord(row[0], row[1], row[2])
+
+
+async def run_plan(
+    store: Store, plan: PlainQuery | Statements, query: CustomerQuery, record: Callable[[Any], T]
+) -> tuple[list[T], int]:
+    """The page of a plan's rows as records, and its total: the text as fixed SQL is run (`Store.fetch_all`,
+    `fetch_count`), statements through SQLAlchemy (`Store.read`); the count only when the page does not
+    tell the total (`page_total`)."""
+    if isinstance(plan, PlainQuery):
+        records = [record(row) for row in await store.fetch_all(plan.rows_sql, plan.rows_params)]
+        total = page_total(query, len(records))
+        if total is None:
+            total = await store.fetch_count(plan.count_sql, plan.count_params)
+        return records, total
+
+    def run(conn: Connection) -> tuple[list[T], int]:
+        records = [record(row) for row in conn.execute(plan.page)]
+        total = page_total(query, len(records))
+        return records, conn.execute(plan.count).scalar_one() if total is None else total
+
+    return await store.read(run)
+
+
 def _page_statements(query: CustomerQuery, dialect: str) -> PlainQuery | Statements:
     plain = plain_query(query, dialect)
     if plain is not None:
         return plain
-    doc = cast(CUSTOMER.doc, Text) if dialect == "postgresql" else type_coerce(CUSTOMER.doc, Text)
-    page = select(CUSTOMER.id, CUSTOMER.version, doc)
+    page = select(CUSTOMER.id, CUSTOMER.version, _customer_doc_text(dialect))
     counting = select(func.count()).select_from(CUSTOMER_TABLE)
     if query.filter is not None:
         condition = where_clause(query.filter, dialect)
@@ -419,10 +449,7 @@ class CustomerService:
     _plans: dict[CustomerQuery, PlainQuery | Statements | None] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.store.dialect == "postgresql":
-            self._doc_text = cast(CUSTOMER.doc, Text)
-        else:
-            self._doc_text = type_coerce(CUSTOMER.doc, Text)
+        self._doc_text = _customer_doc_text(self.store.dialect)
         self._hot_sql = _HOT_SQL[self.store.dialect]
         # SQLite group-commits in its writer thread already (app.store.sqlite).
         self._group_commit = _GroupCommit(self.store) if self.store.dialect == "postgresql" else None
@@ -446,7 +473,7 @@ class CustomerService:
             rows = conn.execute(
                 select(CUSTOMER.id, CUSTOMER.version, self._doc_text).where(CUSTOMER.id.in_(wanted))
             )
-            return {row[0]: CustomerRecord(row[0], row[1], row[2]) for row in rows}
+            return {row[0]: _customer_record(row) for row in rows}
 
         return await self.store.read(run)
 
@@ -455,20 +482,12 @@ class CustomerService:
         `href_base`, the page may come as wire JSON (`CustomerPage.wire`)."""
         dialect = self.store.dialect
         plan = self._plans.get(query)
-        if not isinstance(plan, PlainQuery):
+        if not isinstance(plan, PlainQuery):  # kept fixed SQL, the hot path, without `kept_plan`'s call
             plan = kept_plan(self._plans, query, partial(_page_statements, query, dialect), dialect)
         if isinstance(plan, PlainQuery):
             return await self._list_plain(query, plan, href_base)
-        statements = plan
-
-        def run(conn: Connection) -> CustomerPage:
-            records = [CustomerRecord(row[0], row[1], row[2]) for row in conn.execute(statements.page)]
-            total = page_total(query, len(records))
-            if total is None:
-                total = conn.execute(statements.count).scalar_one()
-            return CustomerPage(records, total, query.offset, query.limit)
-
-        return await self.store.read(run)
+        records, total = await run_plan(self.store, plan, query, _customer_record)
+        return CustomerPage(records, total, query.offset, query.limit)
 
     async def _list_plain(
         self, query: CustomerQuery, plain: PlainQuery, href_base: str | None
@@ -478,7 +497,7 @@ class CustomerService:
             known = self._counts.get(key)
             params = (known[0] if known is not None else "", *plain.counted_params)
             rows = await self.store.fetch_all(plain.counted_sql, params)
-            records = [CustomerRecord(row[0], row[1], row[2]) for row in rows]
+            records = [_customer_record(row) for row in rows]
             if rows:
                 counted, snapshot = rows[0][3], rows[0][4]
                 if counted is None and known is not None:  # counted in this very snapshot before
@@ -500,7 +519,7 @@ class CustomerService:
             records = []
         else:
             rows = await self.store.fetch_all(plain.rows_sql, plain.rows_params)
-            records = [CustomerRecord(row[0], row[1], row[2]) for row in rows]
+            records = [_customer_record(row) for row in rows]
             found = len(records)
         total = page_total(query, found)
         if total is None:
